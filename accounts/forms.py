@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts import identity
+from accounts.models import User
+
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+
+
+class DateOfBirthField(forms.DateField):
+    widget = forms.DateInput(attrs={"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d")
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", DATE_INPUT_FORMATS)
+        kwargs.setdefault("label", _("Date of birth"))
+        kwargs.setdefault("help_text", _("As on your KTP, for example 1990-05-12 or 12/05/1990."))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value > timezone.localdate():
+            raise ValidationError(gettext("The date of birth cannot be in the future."))
+        if value and value < dt.date(1900, 1, 1):
+            raise ValidationError(gettext("Check the year of birth."))
+
+
+class NikField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("NIK (16 digits, on your KTP)"))
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = identity.normalise_nik(super().clean(value))
+        identity.parse_nik(value)
+        return value
+
+
+class MobilePhoneField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Mobile phone number"))
+        kwargs.setdefault("max_length", 30)
+        kwargs.setdefault("help_text", _("For SMS updates, for example 0812 3456 7890."))
+        kwargs.setdefault(
+            "widget", forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"})
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return identity.normalise_mobile(value) if value else value
+
+
+class RegistrationForm(forms.Form):
+    """Citizen sign-up. Status, staff flags and office never come from here."""
+
+    full_name = forms.CharField(
+        label=_("Full name (as on your KTP)"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    nik = NikField()
+    date_of_birth = DateOfBirthField()
+    sex = forms.ChoiceField(label=_("Sex"), choices=User.Sex.choices, widget=forms.RadioSelect)
+    phone = MobilePhoneField()
+    address = forms.CharField(
+        label=_("Address"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "street-address"}),
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 12 characters. A short sentence is easy to remember."),
+    )
+    password2 = forms.CharField(
+        label=_("Repeat the password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    privacy_consent = forms.BooleanField(label=_("I agree"), required=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["privacy_consent"].label = format_html(
+            '{} <a href="{}">{}</a>',
+            gettext("I have read and agree to the"),
+            reverse("privacy"),
+            gettext("privacy notice (UU PDP No. 27/2022)"),
+        )
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        cleaned = super().clean()
+        password1, password2 = cleaned.get("password1"), cleaned.get("password2")
+        if password1 and password2 and password1 != password2:
+            self.add_error("password2", gettext("The two passwords do not match."))
+        elif password1:
+            candidate = User(email=cleaned.get("email", ""), full_name=cleaned.get("full_name", ""))
+            try:
+                password_validation.validate_password(password1, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    error_messages = {
+        "invalid_login": _("The email address or password is wrong. Both are case-sensitive."),
+        "inactive": _("This account has been deactivated. Contact the immigration office."),
+    }
+
+    def confirm_login_allowed(self, user: User) -> None:
+        super().confirm_login_allowed(user)
+        if not user.is_email_verified:
+            raise ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    gettext(
+                        "Your email address is not verified yet. Open the link we sent you, or"
+                    ),
+                    reverse("accounts:resend_verification"),
+                    gettext("send a new verification link"),
+                ),
+                code="unverified",
+            )
+
+
+class ResendVerificationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+
+
+class ProfileForm(forms.Form):
+    phone = MobilePhoneField()
+    address = forms.CharField(
+        label=_("Address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    preferred_language = forms.ChoiceField(
+        label=_("Language for pages, emails and SMS"), choices=User.Language.choices
+    )
+
+
+class EmailChangeForm(forms.Form):
+    new_email = forms.EmailField(label=_("New email address"), max_length=254)
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError(gettext("The password is wrong."))
+        return password
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    email = forms.EmailField(label=_("Email address"), max_length=254)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        # The email goes out in the account's language, not the browser's.
+        with translation.override(context["user"].preferred_language):
+            super().send_mail(
+                subject_template_name,
+                email_template_name,
+                context,
+                from_email,
+                to_email,
+                html_email_template_name,
+            )

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language as django_set_language
+
+from accounts import forms, services
+from accounts.services import VerificationResult
+from imigrasi.errors import ServiceError
+
+
+def _add_service_error(form, error: ServiceError | ValidationError) -> None:
+    if isinstance(error, ServiceError):
+        form.add_error(error.field, error.message)
+    else:
+        form.add_error(None, error)
+
+
+@require_http_methods(["GET", "POST"])
+def register(request):
+    if request.user.is_authenticated:
+        return redirect("accounts:profile")
+    form = forms.RegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.user_register(
+                email=data["email"],
+                password=data["password1"],
+                full_name=data["full_name"],
+                nik=data["nik"],
+                date_of_birth=data["date_of_birth"],
+                sex=data["sex"],
+                phone=data["phone"],
+                address=data["address"],
+                preferred_language=request.LANGUAGE_CODE,
+            )
+        except (ServiceError, ValidationError) as error:
+            _add_service_error(form, error)
+        else:
+            request.session["registered_email"] = data["email"]
+            return redirect("accounts:register_done")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+def register_done(request):
+    email = request.session.get("registered_email")
+    hours = settings.EMAIL_VERIFICATION_MAX_AGE // 3600
+    return render(request, "accounts/register_done.html", {"email": email, "hours": hours})
+
+
+def verify_email(request, token: str):
+    result, _user = services.email_verify(token=token)
+    if result in (VerificationResult.VERIFIED, VerificationResult.ALREADY):
+        messages.success(
+            request,
+            _("Your email address is verified. You can log in now.")
+            if result == VerificationResult.VERIFIED
+            else _("This email address was already verified. You can log in."),
+        )
+        return redirect("accounts:profile" if request.user.is_authenticated else "accounts:login")
+    status = 410 if result == VerificationResult.EXPIRED else 400
+    return render(
+        request,
+        "accounts/verify_failed.html",
+        {"expired": result == VerificationResult.EXPIRED, "form": forms.ResendVerificationForm()},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def resend_verification(request):
+    form = forms.ResendVerificationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.verification_resend(email=form.cleaned_data["email"])
+        # Same answer whether or not the address has an account.
+        messages.info(
+            request,
+            _(
+                "If an unverified account uses this address, we have sent a new link. "
+                "Check your inbox and spam folder."
+            ),
+        )
+        return redirect("accounts:login")
+    return render(request, "accounts/resend_verification.html", {"form": form})
+
+
+class LoginView(auth_views.LoginView):
+    form_class = forms.LoginForm
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    initial = {
+        "phone": user.phone,
+        "address": user.address,
+        "preferred_language": user.preferred_language,
+    }
+    form = forms.ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.profile_update(user=user, **form.cleaned_data)
+        except (ServiceError, ValidationError) as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("Your profile has been saved."))
+            return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_change(request):
+    form = forms.EmailChangeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.email_change_request(
+                user=request.user, new_email=form.cleaned_data["new_email"]
+            )
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            messages.info(
+                request,
+                _("We sent a link to %(email)s. Your email address changes when you open it.")
+                % {"email": form.cleaned_data["new_email"]},
+            )
+            return redirect("accounts:profile")
+    return render(request, "accounts/email_change.html", {"form": form})
+
+
+@require_POST
+def set_language(request):
+    """Django's language switch, remembered on the account when logged in."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated:
+        services.language_remember(user=request.user, language=language)
+    return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.PasswordResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "email/password_reset.txt"
+    html_email_template_name = "email/password_reset.html"
+    subject_template_name = "email/password_reset.subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        # Opening the reset link proves the person reads this mailbox.
+        services.email_mark_verified(user=form.user)
+        return super().form_valid(form)

@@ -1,0 +1,13 @@
+"""The Celery app: broker and task settings come from Django settings (CELERY_*)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imigrasi.settings")
+
+app = Celery("imigrasi")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

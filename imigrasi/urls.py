@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from accounts.views import set_language
+from imigrasi import views
+
+admin.site.site_header = _("Imigrasi: officers' console")
+admin.site.site_title = _("Imigrasi")
+admin.site.index_title = _("Operations")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("privasi/", views.privacy, name="privacy"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/setlang/", set_language, name="set_language"),
+    path("akun/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.BENCH_ENDPOINTS:
+    urlpatterns.append(path("bench/hello", views.hello, name="bench_hello"))

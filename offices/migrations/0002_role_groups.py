@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.db import migrations
+
+from offices.roles import sync_role_groups
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("offices", "0001_initial"),
+        ("accounts", "0001_initial"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(sync_role_groups, migrations.RunPython.noop)]
