@@ -104,10 +104,11 @@ class RegistrationForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["privacy_consent"].label = format_html(
-            '{} <a href="{}">{}</a>',
-            gettext("I have read and agree to the"),
-            reverse("privacy"),
-            gettext("privacy notice (UU PDP No. 27/2022)"),
+            gettext(
+                'I have read and agree to the <a href="{url}">privacy notice</a> '
+                "(UU PDP No. 27/2022)."
+            ),
+            url=reverse("privacy"),
         )
 
     def clean_email(self) -> str:
@@ -143,12 +144,11 @@ class LoginForm(auth_forms.AuthenticationForm):
         if not user.is_email_verified:
             raise ValidationError(
                 format_html(
-                    '{} <a href="{}">{}</a>',
                     gettext(
-                        "Your email address is not verified yet. Open the link we sent you, or"
+                        "Your email address is not verified yet. Open the link we sent you, "
+                        'or <a href="{url}">send a new verification link</a>.'
                     ),
-                    reverse("accounts:resend_verification"),
-                    gettext("send a new verification link"),
+                    url=reverse("accounts:resend_verification"),
                 ),
                 code="unverified",
             )

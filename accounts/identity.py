@@ -72,9 +72,7 @@ def parse_nik(value: str) -> NikParts:
     nik = re.sub(r"[\s.-]", "", value or "")
     if not re.fullmatch(r"\d{16}", nik):
         raise ValidationError(
-            _("NIK must be exactly 16 digits (you typed %(count)d characters).")
-            if not nik.isdigit()
-            else _("NIK must be exactly 16 digits (you typed %(count)d digits)."),
+            _("NIK must be exactly 16 digits, without letters; you typed %(count)d characters."),
             code="nik_shape",
             params={"count": len(nik)},
         )
@@ -101,7 +99,7 @@ def parse_nik(value: str) -> NikParts:
     if not 1 <= real_day <= 31:
         raise ValidationError(
             _(
-                "The birth day in the NIK (digits 7-8, “%(day)s”) must be 01-31, "
+                "The day of birth in the NIK (digits 7-8, “%(day)s”) must be 01-31, "
                 "or 41-71 for women."
             ),
             code="nik_day",

@@ -70,7 +70,8 @@ def user_register(
     )
     user.set_nik(nik)
     user.set_password(password)
-    user.full_clean(exclude=["password"])
+    # Uniqueness is the database's job (checked above, enforced by the indexes).
+    user.full_clean(exclude=["password"], validate_unique=False)
     try:
         with transaction.atomic():
             user.save()
@@ -161,7 +162,7 @@ def profile_update(*, user: User, phone: str, address: str, preferred_language: 
     user.phone = identity.normalise_mobile(phone)
     user.address = address.strip()
     user.preferred_language = preferred_language
-    user.full_clean(exclude=["password"])
+    user.full_clean(exclude=["password"], validate_unique=False)
     user.save(update_fields=["phone", "address", "preferred_language"])
     return user
 

@@ -17,8 +17,12 @@ from imigrasi.errors import ServiceError
 
 
 def _add_service_error(form, error: ServiceError | ValidationError) -> None:
+    """Show a service's refusal next to the field it concerns, else above the form."""
     if isinstance(error, ServiceError):
-        form.add_error(error.field, error.message)
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+    elif hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
 

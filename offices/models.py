@@ -33,12 +33,18 @@ class Office(models.Model):
         _("code"),
         max_length=3,
         unique=True,
-        validators=[RegexValidator(r"^[A-Z]{3}$", _("Three capital letters, e.g. LTG."))],
+        validators=[
+            RegexValidator(
+                r"^[A-Z]{3}$", _("Three capital letters used in application references, e.g. LTG.")
+            )
+        ],
         help_text=_("Three capital letters used in application references, e.g. LTG."),
     )
     name = models.CharField(_("name"), max_length=150)
     address = models.TextField(_("address"), max_length=500)
-    region = models.CharField(_("region"), max_length=150, help_text=_("Regency and province."))
+    region = models.CharField(
+        _("region"), max_length=150, help_text=_("Regency/city and province.")
+    )
     time_zone = models.CharField(
         _("time zone"), max_length=32, choices=TimeZone.choices, default=TimeZone.WIB
     )
