@@ -135,7 +135,9 @@ class LoginForm(auth_forms.AuthenticationForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
     error_messages = {
-        "invalid_login": _("The email address or password is wrong. Both are case-sensitive."),
+        "invalid_login": _(
+            "The email address or password is wrong. Note that the password is case-sensitive."
+        ),
         "inactive": _("This account has been deactivated. Contact the immigration office."),
     }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -69,8 +70,8 @@ def parse_nik(value: str) -> NikParts:
     Raises ValidationError whose message names the wrong part, in the
     active language.
     """
-    nik = re.sub(r"[\s.-]", "", value or "")
-    if not re.fullmatch(r"\d{16}", nik):
+    nik = normalise_nik(value)
+    if not re.fullmatch(r"[0-9]{16}", nik):
         raise ValidationError(
             _("NIK must be exactly 16 digits, without letters; you typed %(count)d characters."),
             code="nik_shape",
@@ -123,9 +124,18 @@ def parse_nik(value: str) -> NikParts:
     return parts
 
 
+def _ascii_digits(value: str) -> str:
+    """Fold any Unicode decimal digit (fullwidth, Arabic-Indic...) to 0-9.
+
+    Without this, `１８０２…` would pass a `\\d` check and get its own blind
+    index: the same NIK could register twice.
+    """
+    return "".join(str(unicodedata.digit(c)) if c.isdigit() else c for c in value)
+
+
 def normalise_nik(value: str) -> str:
-    """The 16 digits of a NIK, spaces, dots and dashes removed (shape not checked)."""
-    return re.sub(r"[\s.-]", "", value or "")
+    """The digits of a NIK in ASCII, spaces, dots and dashes removed (shape not checked)."""
+    return _ascii_digits(re.sub(r"[\s.-]", "", value or ""))
 
 
 def nik_matches_person(nik: str, *, date_of_birth: dt.date | None, sex: str | None) -> bool:
@@ -143,7 +153,7 @@ def mask_nik(nik: str) -> str:
     return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
 
 
-MOBILE_PATTERN = re.compile(r"^\+628[1-35-9]\d{7,10}$")
+MOBILE_PATTERN = re.compile(r"^\+628[1-35-9][0-9]{7,10}$")
 
 
 def normalise_mobile(value: str) -> str:
@@ -152,7 +162,7 @@ def normalise_mobile(value: str) -> str:
     Accepts what people type: spaces, dashes, dots, brackets, a leading 0,
     62 or +62, even `+62 0812…`.
     """
-    raw = re.sub(r"[\s().-]", "", value or "")
+    raw = _ascii_digits(re.sub(r"[\s().-]", "", value or ""))
     if raw.startswith("+620"):
         raw = "+62" + raw[4:]
     elif raw.startswith("620"):
@@ -164,7 +174,7 @@ def normalise_mobile(value: str) -> str:
     error = ValidationError(
         _("Enter an Indonesian mobile number, for example 0812 3456 7890."), code="phone"
     )
-    if not re.fullmatch(r"\+\d{8,15}", raw):
+    if not re.fullmatch(r"\+[0-9]{8,15}", raw):
         raise error
     try:
         number = phonenumbers.parse(raw, "ID")

@@ -70,8 +70,9 @@ def user_register(
     )
     user.set_nik(nik)
     user.set_password(password)
-    # Uniqueness is the database's job (checked above, enforced by the indexes).
-    user.full_clean(exclude=["password"], validate_unique=False)
+    # Uniqueness is the database's job (checked above, enforced by the indexes):
+    # a constraint message here would name the column and leak which one was taken.
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             user.save()
@@ -82,8 +83,12 @@ def user_register(
 
 
 def make_verification_token(user: User, *, email: str | None = None) -> str:
-    """Signed, timestamped token naming the user and the address to verify."""
-    return signing.dumps({"u": user.pk, "e": email or user.email}, salt=VERIFY_SALT)
+    """Signed, timestamped token naming the user, the address to verify and the
+    account's address when it was issued: once the address changes, every
+    older link stops working (an old link cannot undo an email change)."""
+    return signing.dumps(
+        {"u": user.pk, "e": email or user.email, "c": user.email}, salt=VERIFY_SALT
+    )
 
 
 class VerificationResult:
@@ -106,11 +111,18 @@ def email_verify(*, token: str) -> tuple[str, User | None]:
         return VerificationResult.EXPIRED, None
     except signing.BadSignature:
         return VerificationResult.INVALID, None
-    if not isinstance(data, dict) or not {"u", "e"} <= data.keys():
+    if not isinstance(data, dict) or not {"u", "e", "c"} <= data.keys():
         return VerificationResult.INVALID, None
     user = User.objects.select_for_update().filter(pk=data["u"], is_active=True).first()
     if user is None:
         return VerificationResult.INVALID, None
+    if user.email != data["c"]:
+        # Issued for an address the account no longer has.
+        return (
+            (VerificationResult.ALREADY, user)
+            if user.email == data["e"] and user.is_email_verified
+            else (VerificationResult.INVALID, None)
+        )
     email = data["e"]
     if user.email == email and user.is_email_verified:
         return VerificationResult.ALREADY, user
@@ -162,7 +174,7 @@ def profile_update(*, user: User, phone: str, address: str, preferred_language: 
     user.phone = identity.normalise_mobile(phone)
     user.address = address.strip()
     user.preferred_language = preferred_language
-    user.full_clean(exclude=["password"], validate_unique=False)
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     user.save(update_fields=["phone", "address", "preferred_language"])
     return user
 

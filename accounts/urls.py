@@ -34,7 +34,7 @@ urlpatterns = [
     path("lupa-sandi/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "lupa-sandi/terkirim/",
-        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_done.html"),
+        views.PasswordResetDoneView.as_view(),
         name="password_reset_done",
     ),
     path(

@@ -31,7 +31,7 @@ def _add_service_error(form, error: ServiceError | ValidationError) -> None:
 def register(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
-    form = forms.RegistrationForm(request.POST or None)
+    form = forms.RegistrationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -81,7 +81,7 @@ def verify_email(request, token: str):
 
 @require_http_methods(["GET", "POST"])
 def resend_verification(request):
-    form = forms.ResendVerificationForm(request.POST or None)
+    form = forms.ResendVerificationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         services.verification_resend(email=form.cleaned_data["email"])
         # Same answer whether or not the address has an account.
@@ -111,7 +111,7 @@ def profile(request):
         "address": user.address,
         "preferred_language": user.preferred_language,
     }
-    form = forms.ProfileForm(request.POST or None, initial=initial)
+    form = forms.ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.profile_update(user=user, **form.cleaned_data)
@@ -126,7 +126,9 @@ def profile(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def email_change(request):
-    form = forms.EmailChangeForm(request.POST or None, user=request.user)
+    form = forms.EmailChangeForm(
+        request.POST if request.method == "POST" else None, user=request.user
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.email_change_request(
@@ -154,6 +156,10 @@ def set_language(request):
     return response
 
 
+def _reset_link_hours() -> int:
+    return max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = forms.PasswordResetForm
     template_name = "accounts/password_reset.html"
@@ -161,6 +167,18 @@ class PasswordResetView(auth_views.PasswordResetView):
     html_email_template_name = "email/password_reset.html"
     subject_template_name = "email/password_reset.subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        self.extra_email_context = {"hours": _reset_link_hours()}
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+    extra_context = None
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "hours": _reset_link_hours()}
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):

@@ -2,7 +2,8 @@
 
 Defaults serve `make run` on a bare machine (SQLite under var/, Celery
 eager, console email). Production switches on with DEBUG off plus
-SECRET_KEY, PII keys, DATABASE_URL, REDIS_URL and ALLOWED_HOSTS.
+SECRET_KEY, PII keys, DATABASE_URL, REDIS_URL, EMAIL_URL, SITE_URL and
+ALLOWED_HOSTS (docs/deployment.md).
 """
 
 from __future__ import annotations

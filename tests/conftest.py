@@ -29,6 +29,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_redis)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _static_root_exists():
+    """WhiteNoise warns on every request when STATIC_ROOT is missing."""
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (each xdist worker has its own Redis db)."""
@@ -44,7 +50,7 @@ def _catalogues_compiled_from_source(tmp_path_factory):
     does not, and translators edit locale/ while tests run: compiling the
     sources into a temporary folder means no test reads a stale or missing
     .mo and no test writes into locale/. Without msgfmt (or with a .po that
-    does not compile) the committed LOCALE_PATHS are used as they are.
+    does not compile) the configured LOCALE_PATHS are used as they are.
     """
     msgfmt = shutil.which("msgfmt")
     target = tmp_path_factory.mktemp("locale")

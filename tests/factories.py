@@ -148,7 +148,7 @@ class HolidayFactory(DjangoModelFactory):
     class Meta:
         model = Holiday
 
-    date = factory.Sequence(lambda n: dt.date(2031, 1, 1) + dt.timedelta(days=n))
+    date = factory.Sequence(lambda n: dt.date(2040, 1, 1) + dt.timedelta(days=n))
     name = "Hari Libur"
     office = None
 
@@ -159,3 +159,21 @@ class StaffMembershipFactory(DjangoModelFactory):
 
     user = factory.SubFactory(StaffFactory)
     office = factory.SubFactory(OfficeFactory)
+
+
+def registration_data(**overrides) -> dict:
+    """What a citizen types into the registration form (ani's details by default)."""
+    data = {
+        "full_name": "Ani Lestari",
+        "email": "ani@example.id",
+        "nik": "1802015205900001",
+        "date_of_birth": "1990-05-12",
+        "sex": "P",
+        "phone": "0812 3456 7890",
+        "address": "Jl. Merdeka No. 10, Gunung Sugih, Lampung Tengah",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "privacy_consent": "on",
+    }
+    data.update(overrides)
+    return data

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -69,7 +70,9 @@ class Command(BaseCommand):
         if settings.DEBUG and not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
         elif not user.pk:
-            user.set_unusable_password()  # reachable only through password reset
+            # Random and never shown: the person sets their own through
+            # password reset (Django sends no reset to unusable passwords).
+            user.set_password(secrets.token_urlsafe(32))
         user.save()
         return user
 
