@@ -1,0 +1,1 @@
+"""Bench groups: each module registers its groups with `@bench.core.group("name")`."""
