@@ -42,6 +42,7 @@ class UserAdmin(DjangoUserAdmin):
         "nik_mismatch",
         "privacy_consent_at",
         "email_verified_at",
+        "phone_verified_at",
         "date_joined",
         "last_login",
     ]
@@ -62,7 +63,17 @@ class UserAdmin(DjangoUserAdmin):
                 ]
             },
         ),
-        (_("Status"), {"fields": ["is_active", "email_verified_at", "privacy_consent_at"]}),
+        (
+            _("Status"),
+            {
+                "fields": [
+                    "is_active",
+                    "email_verified_at",
+                    "phone_verified_at",
+                    "privacy_consent_at",
+                ]
+            },
+        ),
         (_("Staff"), {"fields": ["is_staff", "is_superuser", "groups"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
@@ -84,3 +95,10 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("verified"), boolean=True)
     def verified(self, user: User) -> bool:
         return user.is_email_verified
+
+    def save_model(self, request, obj, form, change):
+        # A number typed in by an officer was never proven to reach the
+        # person: like a change on the profile page, it starts unverified.
+        if change and "phone" in form.changed_data:
+            obj.phone_verified_at = None
+        super().save_model(request, obj, form, change)

@@ -7,13 +7,15 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import identity
 from accounts.models import User
+from notifications.models import Channel
+from notifications.services import notify
 
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
 
@@ -201,13 +203,44 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         to_email,
         html_email_template_name=None,
     ):
-        # The email goes out in the account's language, not the browser's.
-        with translation.override(context["user"].preferred_language):
-            super().send_mail(
-                subject_template_name,
-                email_template_name,
-                context,
-                from_email,
-                to_email,
-                html_email_template_name,
-            )
+        """Queue the reset link through the notification outbox.
+
+        Django's template names are ignored: the event's templates
+        (`templates/email/account.password_reset.*`) are rendered by notify()
+        in the account's language, not the browser's. Django only calls this
+        for active accounts with a usable password, and the view answers the
+        same whether or not it was called.
+        """
+        notify(
+            context["user"],
+            "account.password_reset",
+            {
+                "protocol": context["protocol"],
+                "domain": context["domain"],
+                "uid": context["uid"],
+                "token": context["token"],
+                "hours": context["hours"],
+            },
+            channels=(Channel.EMAIL,),
+        )
+
+
+class PhoneCodeSendForm(forms.Form):
+    """No fields: the button. It carries a refusal (e.g. the resend limit)."""
+
+
+class PhoneCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=20,
+        help_text=_("6 digits. The code is valid for 10 minutes."),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise ValidationError(gettext("Type the 6 digits of the code."))
+        return code

@@ -75,6 +75,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=16, blank=True)
+    # Set when the person typed back a code sent to `phone`; cleared when the
+    # number changes. Only verified numbers get status SMS (security codes
+    # go to any number: they are how it gets verified).
+    phone_verified_at = models.DateTimeField(_("mobile phone verified at"), null=True, blank=True)
     address = models.TextField(_("address"), max_length=500, blank=True)
     preferred_language = models.CharField(
         _("preferred language"), max_length=5, choices=Language.choices, default=Language.INDONESIAN
@@ -127,3 +131,68 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+    @property
+    def is_phone_verified(self) -> bool:
+        return bool(self.phone) and self.phone_verified_at is not None
+
+
+class PhoneVerificationQuerySet(models.QuerySet):
+    def pending_for(self, user: User):
+        """The code the person may still type: the newest one for the current number."""
+        return (
+            self.filter(user=user, phone=user.phone, verified_at__isnull=True)
+            .order_by("-created_at", "-pk")
+            .first()
+        )
+
+
+class PhoneVerification(models.Model):
+    """One SMS code sent to prove a mobile number belongs to the account.
+
+    Only a keyed hash of the code is stored. A code lives 10 minutes and
+    allows 5 guesses; then a new one must be requested. Rows are kept after
+    use: counting them is the resend limit.
+    """
+
+    MAX_ATTEMPTS = 5
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="phone_verifications")
+    phone = models.CharField(_("mobile phone"), max_length=16)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+
+    objects = PhoneVerificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("phone verification code")
+        verbose_name_plural = _("phone verification codes")
+        constraints = [
+            # The guess counter is bumped by a conditional UPDATE; the database
+            # refuses a sixth guess even if that condition were ever dropped.
+            models.CheckConstraint(
+                condition=models.Q(attempts__lte=5), name="accounts_phone_code_max_attempts"
+            ),
+        ]
+        # The resend limit counts a person's recent codes; the page reads the newest.
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_phone_code_user_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.phone} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.MAX_ATTEMPTS - self.attempts)
+
+    @property
+    def is_usable(self) -> bool:
+        return self.verified_at is None and not self.is_expired and self.attempts_left > 0

@@ -1,22 +1,29 @@
-"""Account writes: registration, email verification, profile changes."""
+"""Account writes: registration, email and phone verification, profile changes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import re
+import secrets
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import identity
-from accounts.models import User
+from accounts.models import PhoneVerification, User
 from imigrasi.errors import ServiceError
+from notifications.models import Channel, Notification
+from notifications.services import notify
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +85,8 @@ def user_register(
             user.save()
     except IntegrityError as exc:  # lost a race with a concurrent registration
         raise DuplicateAccount(_duplicate_message()) from exc
-    transaction.on_commit(lambda: send_verification_email(user_id=user.pk))
+    # The outbox row is written in this transaction; the email leaves after commit.
+    send_verification_email(user_id=user.pk)
     return user
 
 
@@ -135,28 +143,23 @@ def email_verify(*, token: str) -> tuple[str, User | None]:
     return VerificationResult.VERIFIED, user
 
 
-def _send_account_email(*, user: User, to: str, template: str, context: dict) -> None:
-    """Render `templates/email/<template>.*` in the user's language and send it."""
-    with translation.override(user.preferred_language):
-        context = {"user": user, "site_url": settings.SITE_URL, **context}
-        subject = render_to_string(f"email/{template}.subject.txt", context).strip()
-        text = render_to_string(f"email/{template}.txt", context)
-        html = render_to_string(f"email/{template}.html", context)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
-    message.attach_alternative(html, "text/html")
-    message.send()
-
-
+@transaction.atomic
 def send_verification_email(*, user_id: int, email: str | None = None) -> None:
+    """Queue the verification link for the account's address, or for `email`
+    when the person asked to change to it; it leaves after commit."""
     user = User.objects.get(pk=user_id)
     address = email or user.email
     token = make_verification_token(user, email=address)
     link = settings.SITE_URL + reverse("accounts:verify_email", args=[token])
     hours = settings.EMAIL_VERIFICATION_MAX_AGE // 3600
-    _send_account_email(
-        user=user, to=address, template="verify_email", context={"link": link, "hours": hours}
+    notify(
+        user,
+        "account.verify_email",
+        {"link": link, "hours": hours},
+        channels=(Channel.EMAIL,),
+        address=address,
     )
-    logger.info("verification email sent to user %s", user.pk)
+    logger.info("verification email queued for user %s", user.pk)
 
 
 def verification_resend(*, email: str) -> None:
@@ -170,15 +173,24 @@ def verification_resend(*, email: str) -> None:
 
 @transaction.atomic
 def profile_update(*, user: User, phone: str, address: str, preferred_language: str) -> User:
-    """Change contact data; NIK, birth date and sex stay as verified."""
-    user.phone = identity.normalise_mobile(phone)
+    """Change contact data; NIK, birth date and sex stay as verified.
+
+    A new mobile number is unverified until a code sent to it is typed back.
+    """
+    phone = identity.normalise_mobile(phone)
+    fields = ["phone", "address", "preferred_language"]
+    if phone != user.phone:
+        user.phone_verified_at = None
+        fields.append("phone_verified_at")
+    user.phone = phone
     user.address = address.strip()
     user.preferred_language = preferred_language
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-    user.save(update_fields=["phone", "address", "preferred_language"])
+    user.save(update_fields=fields)
     return user
 
 
+@transaction.atomic
 def email_change_request(*, user: User, new_email: str) -> None:
     """Send a verification link to the new address; the change applies when it is clicked."""
     new_email = new_email.strip().lower()
@@ -203,3 +215,157 @@ def email_mark_verified(*, user: User) -> None:
     if not user.is_email_verified:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
+
+
+# --- Phone verification ----------------------------------------------------
+
+PHONE_CODE_LIFETIME = dt.timedelta(minutes=10)
+PHONE_CODE_RESEND_AFTER = dt.timedelta(seconds=60)
+PHONE_CODES_PER_DAY = 5
+PHONE_CODE_PATTERN = re.compile(r"[0-9]{6}")
+
+
+def _phone_code_hash(*, user_id: int, phone: str, code: str) -> str:
+    # Keyed with SECRET_KEY: a copy of the database alone does not give the
+    # code away (a bare SHA-256 of 6 digits is reversed in a millisecond).
+    return salted_hmac(
+        "accounts.phone-code", f"{user_id}:{phone}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def _when(moment: dt.datetime) -> str:
+    return date_format(timezone.localtime(moment), "j F Y H.i")
+
+
+@transaction.atomic
+def phone_verification_start(*, user: User) -> PhoneVerification:
+    """Send a fresh 6-digit code by SMS to the account's mobile number.
+
+    1. Lock the account row, so two clicks at once cannot both pass the limits.
+    2. Refuse without a number, for a number already verified, within 60
+       seconds of the previous code and after 5 codes in 24 hours.
+    3. Store only a keyed hash of the code, valid for 10 minutes. Only the
+       newest code counts, so asking again retires the previous one.
+    4. Write the SMS into the outbox in this transaction; it leaves after commit.
+    """
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not locked.phone:
+        raise ServiceError(_("Add your mobile number to your profile first."))
+    if locked.phone_verified_at is not None:
+        raise ServiceError(_("Your mobile number is already verified."))
+    now = timezone.now()
+    recent = list(
+        PhoneVerification.objects.filter(
+            user=locked, created_at__gt=now - dt.timedelta(days=1)
+        ).order_by("-created_at")
+    )
+    if recent and now < recent[0].created_at + PHONE_CODE_RESEND_AFTER:
+        wait = math.ceil((recent[0].created_at + PHONE_CODE_RESEND_AFTER - now).total_seconds())
+        raise ServiceError(
+            ngettext(
+                "A code was sent a moment ago. Wait %(seconds)d second before asking again.",
+                "A code was sent a moment ago. Wait %(seconds)d seconds before asking again.",
+                wait,
+            )
+            % {"seconds": wait}
+        )
+    if len(recent) >= PHONE_CODES_PER_DAY:
+        raise ServiceError(
+            _(
+                "You have asked for %(count)d codes in 24 hours, the most allowed. "
+                "You can ask again after %(time)s WIB."
+            )
+            % {
+                "count": len(recent),
+                "time": _when(recent[PHONE_CODES_PER_DAY - 1].created_at + dt.timedelta(days=1)),
+            }
+        )
+    code = f"{secrets.randbelow(10**6):06d}"
+    verification = PhoneVerification(
+        user=locked,
+        phone=locked.phone,
+        code_hash=_phone_code_hash(user_id=locked.pk, phone=locked.phone, code=code),
+        created_at=now,
+        expires_at=now + PHONE_CODE_LIFETIME,
+    )
+    verification.full_clean()
+    verification.save()
+    written = notify(
+        locked,
+        "account.phone_code",
+        {"code": code, "minutes": int(PHONE_CODE_LIFETIME.total_seconds() // 60)},
+        channels=(Channel.SMS,),
+    )
+    if not written or written[0].status == Notification.Status.SKIPPED:
+        # Rolls back the code too: the person may ask again at once.
+        raise ServiceError(_("We could not send an SMS to this number. Try again later."))
+    logger.info("phone verification code queued for user %s", locked.pk)
+    return verification
+
+
+def phone_verification_confirm(*, user: User, code: str) -> None:
+    """Check a typed code against the newest one sent to the account's number.
+
+    Deliberately not atomic: each guess is spent by its own conditional
+    UPDATE and must stay spent when this raises (a guess rolled back with
+    the error would give unlimited guesses).
+
+    1. Take the newest unused code sent to the account's current number.
+    2. Spend one guess: `attempts = attempts + 1 WHERE attempts < 5` and
+       unexpired and unused. Concurrent guesses queue on the row lock, so
+       however many arrive at once, at most 5 ever get past this step.
+    3. Compare keyed hashes in constant time.
+    4. On a match, mark the code used and the number verified.
+    """
+    code = "".join(code.split())
+    if not PHONE_CODE_PATTERN.fullmatch(code):
+        raise ServiceError(_("Type the 6 digits of the code."), field="code")
+    verification = PhoneVerification.objects.pending_for(user)
+    if verification is None:
+        raise ServiceError(
+            _("No code is waiting for this number. Ask for a new code."), field="code"
+        )
+    now = timezone.now()
+    if now >= verification.expires_at:
+        raise ServiceError(_("This code has expired. Ask for a new code."), field="code")
+    spent = PhoneVerification.objects.filter(
+        pk=verification.pk,
+        verified_at__isnull=True,
+        expires_at__gt=now,
+        attempts__lt=PhoneVerification.MAX_ATTEMPTS,
+    ).update(attempts=F("attempts") + 1)
+    if not spent:
+        raise ServiceError(
+            _("This code was typed wrongly too many times. Ask for a new code."), field="code"
+        )
+    verification.refresh_from_db(fields=["attempts"])
+    expected = _phone_code_hash(user_id=user.pk, phone=verification.phone, code=code)
+    if not constant_time_compare(verification.code_hash, expected):
+        left = verification.attempts_left
+        if left:
+            raise ServiceError(
+                ngettext(
+                    "The code is wrong. You can try %(count)d more time.",
+                    "The code is wrong. You can try %(count)d more times.",
+                    left,
+                )
+                % {"count": left},
+                field="code",
+            )
+        raise ServiceError(
+            _("The code is wrong and can no longer be used. Ask for a new code."), field="code"
+        )
+    with transaction.atomic():
+        PhoneVerification.objects.filter(pk=verification.pk, verified_at__isnull=True).update(
+            verified_at=now
+        )
+        # Only if the number is still the one the code went to.
+        verified = User.objects.filter(pk=user.pk, phone=verification.phone).update(
+            phone_verified_at=now
+        )
+    if not verified:
+        raise ServiceError(
+            _("No code is waiting for this number. Ask for a new code."), field="code"
+        )
+    user.phone_verified_at = now
+    logger.info("mobile number verified for user %s", user.pk)

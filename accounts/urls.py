@@ -16,6 +16,8 @@ urlpatterns = [
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
     path("profil/", views.profile, name="profile"),
     path("profil/email/", views.email_change, name="email_change"),
+    path("profil/nomor-hp/", views.phone_verify, name="phone_verify"),
+    path("profil/nomor-hp/kirim-kode/", views.phone_code_send, name="phone_code_send"),
     path(
         "profil/kata-sandi/",
         auth_views.PasswordChangeView.as_view(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
 from accounts import forms, services
+from accounts.models import PhoneVerification
 from accounts.services import VerificationResult
 from imigrasi.errors import ServiceError
 
@@ -146,6 +147,48 @@ def email_change(request):
     return render(request, "accounts/email_change.html", {"form": form})
 
 
+def _phone_page(request, *, send_form, code_form, status=200):
+    user = request.user
+    context = {
+        "send_form": send_form,
+        "code_form": code_form,
+        "pending": PhoneVerification.objects.pending_for(user) if user.phone else None,
+    }
+    return render(request, "accounts/phone_verify.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def phone_verify(request):
+    """Show whether the mobile number is verified; POST checks a typed code."""
+    form = forms.PhoneCodeForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.phone_verification_confirm(user=request.user, code=form.cleaned_data["code"])
+        except ServiceError as error:
+            _add_service_error(form, error)
+        else:
+            messages.success(request, _("Your mobile number is verified."))
+            return redirect("accounts:profile")
+    return _phone_page(request, send_form=forms.PhoneCodeSendForm(), code_form=form)
+
+
+@login_required
+@require_POST
+def phone_code_send(request):
+    send_form = forms.PhoneCodeSendForm(request.POST)
+    try:
+        services.phone_verification_start(user=request.user)
+    except ServiceError as error:
+        send_form.add_error(None, error.message)
+        return _phone_page(request, send_form=send_form, code_form=forms.PhoneCodeForm())
+    messages.info(
+        request,
+        _("We sent a code by SMS to %(phone)s. Type it below.") % {"phone": request.user.phone},
+    )
+    return redirect("accounts:phone_verify")
+
+
 @require_POST
 def set_language(request):
     """Django's language switch, remembered on the account when logged in."""
@@ -161,11 +204,10 @@ def _reset_link_hours() -> int:
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    # The email is the notification event "account.password_reset": the form
+    # hands it to notify(), which renders templates/email/account.password_reset.*.
     form_class = forms.PasswordResetForm
     template_name = "accounts/password_reset.html"
-    email_template_name = "email/password_reset.txt"
-    html_email_template_name = "email/password_reset.html"
-    subject_template_name = "email/password_reset.subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request, *args, **kwargs):

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "accounts",
     "offices",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +111,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "offices.context_processors.office_contacts",
+                "notifications.context_processors.unread_count",
             ],
         },
     },
@@ -170,7 +172,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_t
 CELERY_TIMEZONE = "Asia/Jakarta"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic tasks are declared here, in one place, as later issues add them.
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Re-send what a broker outage or a dead worker left in the outbox.
+    "notifications-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0},
+}
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL (e.g. smtp+tls://user:pass@host:587) becomes Django 6.1's MAILERS.
@@ -200,6 +205,25 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Imigrasi <noreply@imigrasi.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- SMS ------------------------------------------------------------------
+SMS_BACKEND = _env_str(
+    "SMS_BACKEND",
+    "notifications.sms.locmem.LocmemBackend"
+    if RUNNING_TESTS
+    else "notifications.sms.console.ConsoleBackend",
+)
+SMS_GATEWAY_URL = _env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_API_KEY = _env_str("SMS_GATEWAY_API_KEY", "")
+SMS_GATEWAY_TIMEOUT = env.float("SMS_GATEWAY_TIMEOUT", default=5.0)
+# The gateway signs delivery receipts with this key (HMAC-SHA256 over "timestamp.body").
+SMS_RECEIPT_SECRET = _env_str("SMS_RECEIPT_SECRET", "")
+if SMS_BACKEND.endswith("HttpGatewayBackend") and not (
+    SMS_GATEWAY_URL and SMS_GATEWAY_API_KEY and SMS_RECEIPT_SECRET
+):
+    raise ImproperlyConfigured(
+        "The HTTP SMS gateway needs SMS_GATEWAY_URL, SMS_GATEWAY_API_KEY and SMS_RECEIPT_SECRET."
+    )
 
 # --- Accounts -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

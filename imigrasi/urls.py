@@ -18,6 +18,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("akun/", include("accounts.urls")),
+    path("notifikasi/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

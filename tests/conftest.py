@@ -68,6 +68,14 @@ def _catalogues_compiled_from_source(tmp_path_factory):
         yield
 
 
+@pytest.fixture
+def tasks_inline(settings):
+    """Celery runs tasks inline, as `make run` does without Redis: a message
+    handed over after commit is sent before the call returns. (With Redis
+    configured, tasks would otherwise wait in a queue no worker reads.)"""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+
+
 # --- Personas (CONVENTIONS.md) ---------------------------------------------
 
 

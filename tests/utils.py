@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from django.contrib.messages import get_messages
+from django.test import TestCase
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -39,3 +42,15 @@ def html_lang(response) -> str:
     match = re.search(r'<html lang="([^"]+)"', response.content.decode())
     assert match, "the page has no <html lang=...>"
     return match.group(1)
+
+
+@contextmanager
+def committed() -> Iterator[list]:
+    """Run what the block scheduled for after commit, as a real commit would.
+
+    Tests run inside a transaction that is rolled back, so `on_commit` hooks
+    (the outbox handing messages to Celery) never fire on their own. Use with
+    the `tasks_inline` fixture to have the messages actually sent.
+    """
+    with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
+        yield callbacks

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import User
 from tests.factories import PASSWORD
-from tests.utils import link_in, page_text
+from tests.utils import committed, link_in, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,8 @@ NEW = "ani.baru@example.id"
 
 
 def ask_to_change(client, new_email=NEW, password=PASSWORD):
-    return client.post(CHANGE, {"new_email": new_email, "password": password})
+    with committed():
+        return client.post(CHANGE, {"new_email": new_email, "password": password})
 
 
 def verification_link() -> str:

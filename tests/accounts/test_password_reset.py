@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from tests.factories import PASSWORD, UnverifiedUserFactory, UserFactory
-from tests.utils import in_language, link_in, page_text
+from tests.utils import committed, in_language, link_in, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,8 @@ SUBJECT = "Choose a new password for Imigrasi"
 
 
 def ask_for_reset(client, email):
-    return client.post(RESET, {"email": email})
+    with committed():
+        return client.post(RESET, {"email": email})
 
 
 def reset_link() -> str:

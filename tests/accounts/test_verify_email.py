@@ -13,7 +13,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import User
 from tests.factories import UnverifiedUserFactory
-from tests.utils import in_language, link_in, messages_of, page_text
+from tests.utils import committed, in_language, link_in, messages_of, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +59,8 @@ def test_a_valid_link_opened_while_logged_in_sends_to_the_profile(client, newcom
 
 
 def test_the_link_in_the_email_is_the_one_that_works(client, newcomer):
-    services.send_verification_email(user_id=newcomer.pk)
+    with committed():
+        services.send_verification_email(user_id=newcomer.pk)
 
     response = client.get(link_in(mail.outbox[0].body, "/akun/verifikasi/"))
 
@@ -72,7 +73,8 @@ def test_the_email_says_how_long_the_link_is_valid(newcomer):
     newcomer.preferred_language = "en"
     newcomer.save()
 
-    services.send_verification_email(user_id=newcomer.pk)
+    with committed():
+        services.send_verification_email(user_id=newcomer.pk)
 
     assert "valid for 48 hours" in mail.outbox[0].body
 
@@ -192,7 +194,8 @@ def test_the_already_verified_message_is_shown_on_the_login_page(english, newcom
 
 
 def test_an_unverified_account_gets_a_new_link_that_works(client, newcomer):
-    response = client.post(RESEND, {"email": "BARU@example.id"})
+    with committed():
+        response = client.post(RESEND, {"email": "BARU@example.id"})
 
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:login")
@@ -206,10 +209,12 @@ def test_an_unverified_account_gets_a_new_link_that_works(client, newcomer):
 def test_unknown_or_verified_addresses_get_no_email_and_the_same_answer(
     client, ani, newcomer, address
 ):
-    known = client.post(RESEND, {"email": "baru@example.id"})
+    with committed():
+        known = client.post(RESEND, {"email": "baru@example.id"})
     mail.outbox.clear()
 
-    other = Client().post(RESEND, {"email": address})
+    with committed():
+        other = Client().post(RESEND, {"email": address})
 
     assert mail.outbox == []
     assert (other.status_code, other["Location"]) == (known.status_code, known["Location"])
@@ -224,7 +229,8 @@ def test_the_resend_page_renders_for_anyone(client):
 
 
 def test_the_resend_form_refuses_something_that_is_not_an_address(client):
-    response = client.post(RESEND, {"email": "bukan alamat"})
+    with committed():
+        response = client.post(RESEND, {"email": "bukan alamat"})
 
     assert response.status_code == 200
     assert "email" in response.context["form"].errors

@@ -1,0 +1,33 @@
+"""Which events exist and what kind of message each is.
+
+The category decides which preferences apply: security messages always go
+by email whatever the person chose (TRUST.md); status updates and reminders
+follow the person's preferences.
+"""
+
+from __future__ import annotations
+
+from notifications.models import Channel
+
+SECURITY = "security"
+STATUS = "status"
+REMINDER = "reminder"
+
+# event name → (category, default channels)
+EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "account.verify_email": (SECURITY, (Channel.EMAIL,)),
+    "account.password_reset": (SECURITY, (Channel.EMAIL,)),
+    "account.phone_code": (SECURITY, (Channel.SMS,)),
+}
+
+
+def category_of(event: str) -> str:
+    try:
+        return EVENTS[event][0]
+    except KeyError:
+        raise ValueError(f"Unknown notification event {event!r}: add it to EVENTS") from None
+
+
+def default_channels(event: str) -> tuple[str, ...]:
+    category_of(event)
+    return EVENTS[event][1]

@@ -1,0 +1,177 @@
+"""notify(): the one entry point other apps call to tell a person something."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, models, transaction
+from django.template import TemplateDoesNotExist
+from django.utils import timezone
+
+from notifications import events, gsm
+from notifications.models import Channel, Notification, NotificationEvent, Preference
+from notifications.rendering import render
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+
+
+def _skip_reason(recipient, channel: str, category: str) -> str:
+    """Why `channel` cannot or must not carry this message to `recipient` ("" if it can)."""
+    if channel == Channel.PORTAL:
+        return ""
+    if channel == Channel.EMAIL and not recipient.email:
+        return "no email address"
+    if channel == Channel.SMS:
+        if not recipient.phone:
+            return "no mobile number"
+        if category != events.SECURITY and not getattr(recipient, "phone_verified_at", None):
+            return "mobile number not verified"
+    if category == events.SECURITY:
+        return ""
+    preference = Preference.objects.filter(user=recipient).first() or Preference()
+    wanted = {
+        (events.STATUS, Channel.EMAIL): preference.email_status,
+        (events.STATUS, Channel.SMS): preference.sms_status,
+        (events.REMINDER, Channel.EMAIL): preference.email_reminders,
+        (events.REMINDER, Channel.SMS): preference.sms_reminders,
+    }.get((category, channel), True)
+    return "" if wanted else "turned off in preferences"
+
+
+def notify(
+    recipient,
+    event: str,
+    context: dict,
+    *,
+    related: models.Model | None = None,
+    channels: tuple[str, ...] | list[str] | None = None,
+    address: str | None = None,
+) -> list[Notification]:
+    """Write one outbox row per channel in the caller's transaction; send after commit.
+
+    1. Channels default to the event's; each is skipped, with the reason
+       recorded, when the person has no usable address or opted out.
+    2. With `related`, the same (event, object, channel, person) is written
+       once only: a second call is a no-op for that channel.
+    With `address`, every channel goes there instead of the person's own
+    email or phone (e.g. confirming a new email address before it is saved).
+
+    3. Rows go to Celery only after the caller's transaction commits, so a
+       rolled-back change sends nothing and a broker outage loses nothing.
+    """
+    category = events.category_of(event)
+    channels = tuple(channels or events.default_channels(event))
+    related_type = ContentType.objects.get_for_model(related) if related is not None else None
+    related_id = str(related.pk) if related is not None else ""
+    language = getattr(recipient, "preferred_language", "") or "id"
+    written = []
+    for channel in channels:
+        if (
+            related is not None
+            and Notification.objects.filter(
+                event=event,
+                related_type=related_type,
+                related_id=related_id,
+                channel=channel,
+                recipient=recipient,
+            ).exists()
+        ):
+            continue
+        notification = _write(
+            recipient,
+            event,
+            channel,
+            category,
+            language,
+            context,
+            related_type,
+            related_id,
+            address,
+        )
+        if notification is not None:
+            written.append(notification)
+    return written
+
+
+def _write(
+    recipient, event, channel, category, language, context, related_type, related_id, address
+):
+    reason = "" if address else _skip_reason(recipient, channel, category)
+    rendered = None
+    if not reason:
+        try:
+            rendered = render(
+                event=event,
+                channel=channel,
+                language=language,
+                context={"recipient": recipient, **context},
+            )
+        except TemplateDoesNotExist:
+            logger.error("notification %s has no %s template", event, channel)
+            reason = "no template for this channel"
+    status = Status.SKIPPED if reason else Status.CREATED
+    if status == Status.CREATED and channel == Channel.PORTAL:
+        status = Status.DELIVERED  # written into the person's list: that is delivery
+    address = address or {Channel.EMAIL: recipient.email, Channel.SMS: recipient.phone}.get(
+        channel, ""
+    )
+    notification = Notification(
+        recipient=recipient,
+        event=event,
+        channel=channel,
+        status=status,
+        reason=reason,
+        address=address or "",
+        # The language the text is in: Indonesian when the person's is missing.
+        language=rendered.language if rendered else language,
+        subject=rendered.subject if rendered else "",
+        body=rendered.body if rendered else "",
+        body_html=rendered.body_html if rendered else "",
+        segments=gsm.segments(rendered.body) if rendered and channel == Channel.SMS else 0,
+        related_type=related_type,
+        related_id=related_id,
+        delivered_at=timezone.now() if status == Status.DELIVERED else None,
+    )
+    try:
+        with transaction.atomic():
+            notification.save()
+    except IntegrityError:  # a concurrent caller wrote the same once-only message
+        return None
+    NotificationEvent.objects.create(notification=notification, status=status, detail=reason)
+    if status == Status.CREATED:
+        transaction.on_commit(lambda: enqueue(notification.pk))
+    return notification
+
+
+# After a failed hand-off, skip the broker for a while: each attempt may
+# block for the connection timeout, and the sweep will send the rows anyway.
+_BROKER_BACKOFF_SECONDS = 30
+_broker_down_until = 0.0
+
+
+def enqueue(notification_id: int, *, countdown: int | None = None) -> bool:
+    """Hand a row to Celery; on broker trouble leave it for the sweep."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
+    from notifications.tasks import send_notification
+
+    try:
+        send_notification.apply_async((notification_id,), countdown=countdown, retry=False)
+    except Exception:  # kombu raises transport-specific errors: all mean "not queued"
+        _broker_down_until = time.monotonic() + _BROKER_BACKOFF_SECONDS
+        logger.warning("broker unavailable: notification %s left for the sweep", notification_id)
+        return False
+    return True
+
+
+def mark_read(*, user, notification_ids: list[int] | None = None) -> int:
+    """Mark the person's portal notifications read (all of them without ids)."""
+    rows = Notification.objects.for_portal(user).unread()
+    if notification_ids is not None:
+        rows = rows.filter(pk__in=notification_ids)
+    return rows.update(read_at=timezone.now())
