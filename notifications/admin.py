@@ -7,14 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from notifications import events, services
-from notifications.delivery import record
 from notifications.models import Channel, Notification, NotificationEvent
-
-RESENDABLE = (
-    Notification.Status.TEMPORARY_FAILURE,
-    Notification.Status.TECHNICAL_FAILURE,
-    Notification.Status.PERMANENT_FAILURE,
-)
 
 
 class EventInline(admin.TabularInline):
@@ -58,22 +51,9 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send the selected failed notifications again"))
     def resend(self, request, queryset):
-        # Security messages carry one-time links and codes, redacted once
-        # sent: the person asks for a new one instead.
-        security = [
-            name for name, (category, _) in events.EVENTS.items() if category == events.SECURITY
-        ]
-        ids = list(
-            queryset.filter(status__in=RESENDABLE)
-            .exclude(event__in=security)
-            .values_list("pk", flat=True)
+        ids = services.notifications_resend(
+            notification_ids=list(queryset.values_list("pk", flat=True)), by=request.user
         )
-        Notification.objects.filter(pk__in=ids, status__in=RESENDABLE).update(
-            status=Notification.Status.CREATED, attempts=0, next_attempt_at=None, reason=""
-        )
-        for pk in ids:
-            record(pk, Notification.Status.CREATED, f"resend requested by {request.user.email}")
-            services.enqueue(pk)
         self.message_user(
             request,
             ngettext(

@@ -32,7 +32,7 @@ def _skip_reason(recipient, channel: str, category: str) -> str:
             return "mobile number not verified"
     if category == events.SECURITY:
         return ""
-    preference = Preference.objects.filter(user=recipient).first() or Preference()
+    preference = preference_for(recipient)
     wanted = {
         (events.STATUS, Channel.EMAIL): preference.email_status,
         (events.STATUS, Channel.SMS): preference.sms_status,
@@ -175,3 +175,62 @@ def mark_read(*, user, notification_ids: list[int] | None = None) -> int:
     if notification_ids is not None:
         rows = rows.filter(pk__in=notification_ids)
     return rows.update(read_at=timezone.now())
+
+
+RESENDABLE = (Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE, Status.PERMANENT_FAILURE)
+
+
+@transaction.atomic
+def notifications_resend(*, notification_ids: list[int], by) -> list[int]:
+    """Put failed notifications back in the outbox; return the ids requeued.
+
+    Security messages are left alone: their one-time links and codes are
+    redacted once sent, so the person asks for a new one instead. Rows are
+    locked so a concurrent worker or sweep cannot interleave, and handed to
+    Celery only after commit.
+    """
+    security = [
+        name for name, (category, _) in events.EVENTS.items() if category == events.SECURITY
+    ]
+    ids = list(
+        Notification.objects.select_for_update()
+        .filter(pk__in=notification_ids, status__in=RESENDABLE)
+        .exclude(event__in=security)
+        .values_list("pk", flat=True)
+    )
+    Notification.objects.filter(pk__in=ids).update(
+        status=Status.CREATED, attempts=0, next_attempt_at=None, reason=""
+    )
+    NotificationEvent.objects.bulk_create(
+        NotificationEvent(
+            notification_id=pk, status=Status.CREATED, detail=f"resend requested by {by.email}"
+        )
+        for pk in ids
+    )
+    transaction.on_commit(lambda: [enqueue(pk) for pk in ids])
+    return ids
+
+
+def preference_for(user) -> Preference:
+    """The person's saved choices, or the defaults (everything on) unsaved:
+    the row is created only when they first save the form."""
+    return Preference.objects.filter(user=user).first() or Preference(user=user)
+
+
+@transaction.atomic
+def preference_update(
+    *,
+    user,
+    email_status: bool,
+    sms_status: bool,
+    email_reminders: bool,
+    sms_reminders: bool,
+) -> Preference:
+    preference, _created = Preference.objects.select_for_update().get_or_create(user=user)
+    preference.email_status = email_status
+    preference.sms_status = sms_status
+    preference.email_reminders = email_reminders
+    preference.sms_reminders = sms_reminders
+    preference.full_clean()
+    preference.save()
+    return preference

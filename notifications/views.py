@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from notifications import receipts, services
 from notifications.forms import PreferenceForm
 from notifications.models import Notification
-from notifications.preferences import preference_for, preference_update
+from notifications.services import preference_for, preference_update
 
 security_log = logging.getLogger("django.security.notifications")
 

@@ -134,11 +134,13 @@ def test_the_resend_action_requeues_failed_notifications_only(
         rows[status] = row
     assert mail.outbox == []
 
-    response = admin_client.post(
-        CHANGELIST,
-        {"action": "resend", "_selected_action": [row.pk for row in rows.values()]},
-        follow=True,
-    )
+    # The requeue is handed to Celery only once the resend has committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            CHANGELIST,
+            {"action": "resend", "_selected_action": [row.pk for row in rows.values()]},
+            follow=True,
+        )
 
     assert response.status_code == 200
     failed = {Status.TEMPORARY_FAILURE, Status.PERMANENT_FAILURE, Status.TECHNICAL_FAILURE}
