@@ -153,6 +153,14 @@ def mask_nik(nik: str) -> str:
     return nik[:4] + "*" * (len(nik) - 8) + nik[-4:]
 
 
+def mask_name(name: str) -> str:
+    """`Ani S****** P*****`: first word whole, the rest initials, for public pages."""
+    words = name.split()
+    if not words:
+        return ""
+    return " ".join([words[0], *(w[0] + "*" * (len(w) - 1) for w in words[1:])])
+
+
 MOBILE_PATTERN = re.compile(r"^\+628[1-35-9][0-9]{7,10}$")
 
 

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "accounts",
     "offices",
     "notifications",
+    "applications",
 ]
 
 MIDDLEWARE = [
@@ -175,6 +176,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # Re-send what a broker outage or a dead worker left in the outbox.
     "notifications-sweep": {"task": "notifications.tasks.sweep_outbox", "schedule": 60.0},
+    # Receipts whose rendering task was lost.
+    "applications-receipts": {"task": "applications.tasks.sweep_receipts", "schedule": 300.0},
+    # Documents ready 30 days and not collected: tell the office's officers.
+    "applications-uncollected": {
+        "task": "applications.tasks.flag_uncollected",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 # --- Email ----------------------------------------------------------------
@@ -290,7 +298,15 @@ STORAGES = {
 }
 # Uploaded documents are private: never served under a public MEDIA URL.
 MEDIA_ROOT = VAR_DIR / "private"
-DATA_UPLOAD_MAX_NUMBER_FILES = 10
+DATA_UPLOAD_MAX_NUMBER_FILES = 2
+# One document per request; all of an application's documents together at most this.
+APPLICATION_UPLOAD_TOTAL_MB = env.int("APPLICATION_UPLOAD_TOTAL_MB", default=25)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Public status check: attempts per IP address and window (TRUST.md).
+STATUS_CHECK_LIMIT = env.int("STATUS_CHECK_LIMIT", default=10)
+STATUS_CHECK_WINDOW_SECONDS = env.int("STATUS_CHECK_WINDOW_SECONDS", default=900)
+# In production nginx serves private files: the view answers X-Accel-Redirect to this prefix.
+PRIVATE_FILES_ACCEL_PREFIX = _env_str("PRIVATE_FILES_ACCEL_PREFIX", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -341,6 +357,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.security": {"level": "INFO"},
+        # WeasyPrint narrates every render step at INFO; fontTools reports subsetting.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from accounts.views import set_language
+from applications import public
 from imigrasi import views
 
 admin.site.site_header = _("Imigrasi: officers' console")
@@ -18,6 +19,9 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("akun/", include("accounts.urls")),
+    path("", include("applications.urls")),
+    path("cek-status/", public.status_check, name="status_check"),
+    path("cek-dokumen/<str:token>/", public.verify, name="verify"),
     path("notifikasi/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
 import random
 import smtplib
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
@@ -59,6 +61,14 @@ def _send_email(notification: Notification) -> sms.SmsResult:
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
+    if notification.attachment:
+        try:
+            with default_storage.open(notification.attachment, "rb") as handle:
+                content = handle.read()
+        except OSError as error:
+            return sms.SmsResult(sms.TEMPORARY, detail=f"attachment unreadable: {error}")
+        mimetype = mimetypes.guess_type(notification.attachment_name)[0]
+        message.attach(notification.attachment_name, content, mimetype or "application/pdf")
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as error:

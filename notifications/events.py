@@ -18,6 +18,12 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "account.verify_email": (SECURITY, (Channel.EMAIL,)),
     "account.password_reset": (SECURITY, (Channel.EMAIL,)),
     "account.phone_code": (SECURITY, (Channel.SMS,)),
+    # Every status move; on submission only SMS and portal (the email is the receipt).
+    "application.status_changed": (STATUS, (Channel.EMAIL, Channel.SMS, Channel.PORTAL)),
+    # The application receipt PDF, attached.
+    "application.submitted": (STATUS, (Channel.EMAIL,)),
+    # To officers: a document ready for 30 days has not been collected.
+    "application.uncollected": (STATUS, (Channel.PORTAL,)),
 }
 
 

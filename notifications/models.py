@@ -60,6 +60,9 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     provider_reference = models.CharField(max_length=100, blank=True, db_index=True)
+    # A file in private storage sent with an email (a receipt PDF); other channels ignore it.
+    attachment = models.CharField(max_length=200, blank=True)
+    attachment_name = models.CharField(max_length=120, blank=True)
     related_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, null=True, blank=True)
     related_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)

@@ -50,6 +50,7 @@ def notify(
     related: models.Model | None = None,
     channels: tuple[str, ...] | list[str] | None = None,
     address: str | None = None,
+    attachment: tuple[str, str] | None = None,
 ) -> list[Notification]:
     """Write one outbox row per channel in the caller's transaction; send after commit.
 
@@ -59,6 +60,7 @@ def notify(
        once only: a second call is a no-op for that channel.
     With `address`, every channel goes there instead of the person's own
     email or phone (e.g. confirming a new email address before it is saved).
+    With `attachment` (storage name, file name shown), emails carry that file.
 
     3. Rows go to Celery only after the caller's transaction commits, so a
        rolled-back change sends nothing and a broker outage loses nothing.
@@ -91,6 +93,7 @@ def notify(
             related_type,
             related_id,
             address,
+            attachment if channel == Channel.EMAIL else None,
         )
         if notification is not None:
             written.append(notification)
@@ -98,7 +101,16 @@ def notify(
 
 
 def _write(
-    recipient, event, channel, category, language, context, related_type, related_id, address
+    recipient,
+    event,
+    channel,
+    category,
+    language,
+    context,
+    related_type,
+    related_id,
+    address,
+    attachment,
 ):
     reason = "" if address else _skip_reason(recipient, channel, category)
     rendered = None
@@ -134,6 +146,8 @@ def _write(
         segments=gsm.segments(rendered.body) if rendered and channel == Channel.SMS else 0,
         related_type=related_type,
         related_id=related_id,
+        attachment=attachment[0] if attachment else "",
+        attachment_name=attachment[1] if attachment else "",
         delivered_at=timezone.now() if status == Status.DELIVERED else None,
     )
     try:

@@ -1,0 +1,77 @@
+"""Pages for anyone: the status check by reference and birth date, receipt verification."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from accounts.identity import mask_name
+from applications import explain, forms, verification
+from applications.models import Application
+from imigrasi import ratelimit
+
+
+@require_http_methods(["GET", "POST"])
+def status_check(request):
+    """Same answer for a wrong reference and a wrong date: nothing to enumerate."""
+    form = forms.StatusCheckForm(request.POST or None)
+    result = None
+    not_found = False
+    if request.method == "POST":
+        allowed = ratelimit.hit(
+            "status-check",
+            ratelimit.client_ip(request),
+            limit=settings.STATUS_CHECK_LIMIT,
+            window=settings.STATUS_CHECK_WINDOW_SECONDS,
+        )
+        if not allowed:
+            return render(
+                request,
+                "429.html",
+                {"minutes": settings.STATUS_CHECK_WINDOW_SECONDS // 60},
+                status=429,
+            )
+        if form.is_valid():
+            result = (
+                Application.objects.select_related("service", "office")
+                .exclude(status="draft")
+                .filter(
+                    reference=form.cleaned_data["reference"],
+                    date_of_birth=form.cleaned_data["date_of_birth"],
+                )
+                .first()
+            )
+            not_found = result is None
+    context = {"form": form, "result": result, "not_found": not_found}
+    if result is not None:
+        context.update(
+            meaning=explain.MEANING[result.status],
+            next_step=explain.NEXT_STEP[result.status],
+            badge=explain.BADGE[result.status],
+            masked_name=mask_name(result.full_name),
+        )
+    response = render(request, "applications/status_check.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def verify(request, token: str):
+    """The page a receipt's QR code opens: genuine or not, and what it certifies."""
+    found = verification.read_token(token)
+    application = None
+    kind = ""
+    if found:
+        kind, reference = found
+        application = (
+            Application.objects.select_related("service", "office", "receipt")
+            .filter(reference=reference, submitted_at__isnull=False)
+            .first()
+        )
+    context = {
+        "valid": application is not None,
+        "application": application,
+        "kind": kind,
+        "masked_name": mask_name(application.full_name) if application else "",
+    }
+    return render(request, "applications/verify.html", context, status=200 if application else 404)

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from applications import receipts, services
+
+
+@shared_task(
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=8,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def render_receipt(application_id: int) -> None:
+    """Idempotent: a receipt row already there means the work was done."""
+    receipts.receipt_render(application_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_receipts() -> int:
+    """Render receipts a lost task or broker outage left behind."""
+    return services.receipts_missing_render()
+
+
+@shared_task(ignore_result=True)
+def flag_uncollected() -> int:
+    """Tell the office's officers about documents ready for 30 days and not collected."""
+    return services.uncollected_flag()

@@ -1,0 +1,200 @@
+"""The application status machine (DESIGN.md): the only code that writes `status`.
+
+`transition()` locks the row, checks that the move is legal for who is
+making it, writes a `StatusEvent` and tells the applicant through
+`notify`, all in one transaction. Payments, queueing, the admin and the
+citizen pages change status only through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from imigrasi.errors import ServiceError
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Draft")  # being filled in by the citizen; nobody else sees it
+    SUBMITTED = "submitted", _("Submitted")  # sent, complete, waiting for the bill
+    REVISION_REQUESTED = "revision_requested", _("Revision requested")  # officer asked for fixes
+    AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")  # bill issued, unpaid
+    PAID = "paid", _("Paid")  # fee received, interview can be booked
+    SCHEDULED = "scheduled", _("Interview booked")  # appointment booked
+    INTERVIEWED = "interviewed", _("Interviewed")  # interview and biometrics done
+    APPROVED = "approved", _("Approved")  # officer approved; document being produced
+    READY = "ready", _("Ready")  # document ready for pickup or posting
+    COMPLETED = "completed", _("Completed")  # handed over or delivered
+    REJECTED = "rejected", _("Rejected")  # refused, with a reason
+    CANCELLED = "cancelled", _("Cancelled")  # withdrawn by the citizen
+    EXPIRED = "expired", _("Expired")  # the bill ran out unpaid
+
+
+# Who moves an application: the citizen who owns it, an officer of its
+# office, or the system (payments, queueing, scheduled tasks).
+CITIZEN = "citizen"
+OFFICER = "officer"
+SYSTEM = "system"
+
+S = Status
+# (from, to) → who may make that move.
+MOVES: dict[tuple[str, str], frozenset[str]] = {
+    (S.DRAFT, S.SUBMITTED): frozenset({CITIZEN}),
+    (S.DRAFT, S.CANCELLED): frozenset({CITIZEN}),
+    (S.SUBMITTED, S.AWAITING_PAYMENT): frozenset({SYSTEM}),
+    (S.SUBMITTED, S.REVISION_REQUESTED): frozenset({OFFICER}),
+    (S.SUBMITTED, S.REJECTED): frozenset({OFFICER}),
+    (S.SUBMITTED, S.CANCELLED): frozenset({CITIZEN}),
+    (S.AWAITING_PAYMENT, S.PAID): frozenset({SYSTEM, OFFICER}),
+    (S.AWAITING_PAYMENT, S.EXPIRED): frozenset({SYSTEM}),
+    (S.AWAITING_PAYMENT, S.REVISION_REQUESTED): frozenset({OFFICER}),
+    (S.AWAITING_PAYMENT, S.CANCELLED): frozenset({CITIZEN}),
+    (S.EXPIRED, S.AWAITING_PAYMENT): frozenset({SYSTEM}),
+    (S.PAID, S.SCHEDULED): frozenset({SYSTEM, CITIZEN}),
+    (S.PAID, S.APPROVED): frozenset({OFFICER}),  # services without an interview
+    (S.PAID, S.REVISION_REQUESTED): frozenset({OFFICER}),
+    (S.PAID, S.REJECTED): frozenset({OFFICER}),
+    (S.SCHEDULED, S.PAID): frozenset({SYSTEM, CITIZEN}),  # booking cancelled or missed
+    (S.SCHEDULED, S.INTERVIEWED): frozenset({SYSTEM, OFFICER}),
+    (S.SCHEDULED, S.REVISION_REQUESTED): frozenset({OFFICER}),
+    (S.INTERVIEWED, S.APPROVED): frozenset({OFFICER}),
+    (S.INTERVIEWED, S.REJECTED): frozenset({OFFICER}),
+    (S.INTERVIEWED, S.REVISION_REQUESTED): frozenset({OFFICER}),
+    (S.REVISION_REQUESTED, S.REJECTED): frozenset({OFFICER}),
+    (S.REVISION_REQUESTED, S.CANCELLED): frozenset({CITIZEN}),
+    (S.APPROVED, S.READY): frozenset({OFFICER}),
+    (S.READY, S.COMPLETED): frozenset({OFFICER}),
+}
+# A resubmitted revision goes back to where it was when the officer asked.
+RESUBMIT_TARGETS = frozenset({S.SUBMITTED, S.AWAITING_PAYMENT, S.PAID, S.SCHEDULED, S.INTERVIEWED})
+for _target in RESUBMIT_TARGETS:
+    MOVES[(S.REVISION_REQUESTED, _target)] = frozenset({CITIZEN})
+
+FINAL = frozenset({S.COMPLETED, S.REJECTED, S.CANCELLED})
+# Open = not a draft and not finished: counted in the officer's backlog.
+OPEN = frozenset(set(Status.values) - FINAL - {S.DRAFT, S.EXPIRED})
+# Moves that need the officer to say why (shown to the citizen).
+NOTE_REQUIRED = frozenset({S.REVISION_REQUESTED, S.REJECTED})
+
+
+def targets_from(status: str, actor: str) -> list[str]:
+    """The statuses `actor` may move an application to from `status`, in display order."""
+    order = list(Status.values)
+    legal = [to for (frm, to), who in MOVES.items() if frm == status and actor in who]
+    if status == S.REVISION_REQUESTED and actor == CITIZEN:
+        legal = [to for to in legal if to not in RESUBMIT_TARGETS]
+    return sorted(legal, key=order.index)
+
+
+def actor_of(application, user) -> str:
+    """The role `user` plays towards `application` (None → the system)."""
+    if user is None:
+        return SYSTEM
+    if user.pk == application.applicant_id:
+        return CITIZEN
+    if user.is_active and user.is_staff:
+        from applications.access import officer_can_act
+
+        if officer_can_act(user, application):
+            return OFFICER
+    return ""
+
+
+def transition(application, to: str, *, by=None, note: str = ""):
+    """Move `application` to `to` and return the `StatusEvent`.
+
+    Raises ServiceError when the move is not legal from the current status
+    (read under a row lock, so two officers clicking at once produce one
+    event and one clear refusal), when `by` may not make it, or when a
+    reason is required and missing.
+    """
+    from applications.models import Application, StatusEvent
+
+    to = Status(to)
+    note = (note or "").strip()
+    with transaction.atomic():
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        current = locked.status
+        actor = actor_of(locked, by)
+        who = MOVES.get((current, to))
+        if who is None:
+            raise ServiceError(
+                _("An application that is “%(current)s” cannot become “%(to)s”.")
+                % {"current": Status(current).label, "to": to.label}
+            )
+        if (
+            current == S.REVISION_REQUESTED
+            and to in RESUBMIT_TARGETS
+            and to != locked.resume_status
+        ):
+            raise ServiceError(_("A revised application goes back to where it was."))
+        if actor not in who:
+            raise ServiceError(_("You may not make this change to the application."))
+        if to in NOTE_REQUIRED and not note:
+            raise ServiceError(_("Give a reason; the applicant will read it."), field="note")
+        now = timezone.now()
+        _apply_side_fields(locked, current, to, now)
+        locked.status = to
+        locked.status_changed_at = now
+        locked.save()
+        event = StatusEvent.objects.create(
+            application=locked,
+            from_status=current,
+            to_status=to,
+            by=by,
+            actor=actor,
+            note=note,
+            at=now,
+        )
+        _tell_applicant(locked, event)
+    # The caller's instance follows the database.
+    for field in ("status", "status_changed_at", "resume_status", "submitted_at", "ready_at"):
+        setattr(application, field, getattr(locked, field))
+    application.completed_at = locked.completed_at
+    application.due_date = locked.due_date
+    return event
+
+
+def _apply_side_fields(application, current: str, to: str, now: dt.datetime) -> None:
+    if to == S.SUBMITTED and current == S.DRAFT:
+        application.submitted_at = now
+        application.due_date = application.service.due_date_from(now, office=application.office)
+    if to == S.REVISION_REQUESTED:
+        application.resume_status = current
+    elif current == S.REVISION_REQUESTED:
+        application.resume_status = ""
+    if to == S.READY:
+        application.ready_at = now
+    if to in FINAL:
+        application.completed_at = now
+
+
+def _tell_applicant(application, event) -> None:
+    from django.conf import settings
+
+    from applications import explain
+    from notifications.models import Channel
+    from notifications.services import notify
+
+    # On submission the email is the receipt message (PDF attached, sent by
+    # the rendering task); SMS and the portal say it at once.
+    channels = (Channel.SMS, Channel.PORTAL) if event.to_status == S.SUBMITTED else None
+    notify(
+        application.applicant,
+        "application.status_changed",
+        {
+            "application": application,
+            "reference": application.reference,
+            "status_label": Status(event.to_status).label,
+            "status": event.to_status,
+            "note": event.note,
+            "meaning": explain.MEANING[event.to_status],
+            "next_step": explain.NEXT_STEP[event.to_status],
+            "link": settings.SITE_URL + application.get_absolute_url(),
+        },
+        related=event,
+        channels=channels,
+    )

@@ -1,0 +1,53 @@
+"""PDFs from HTML templates in `templates/pdf/` (WeasyPrint), with QR codes.
+
+The first render in a fresh process loads fonts (about 2 s, STACK.md), so
+PDFs are rendered in Celery tasks; `warm_up()` pays that once per worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code for `text` as an SVG data URI (sharp at any print size, no image library)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(
+        text,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        box_size=10,
+        border=2,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _fetcher():
+    """Only data: URIs: a template (or a value in it) can never make WeasyPrint fetch a URL."""
+    from weasyprint.urls import URLFetcher
+
+    return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True, timeout=2)
+
+
+def render_pdf(template_name: str, context: dict, *, language: str = "id") -> bytes:
+    from weasyprint import HTML
+
+    with translation.override(language):
+        html = render_to_string(template_name, {**context, "LANGUAGE_CODE": language})
+    return HTML(string=html, base_url=str(settings.BASE_DIR), url_fetcher=_fetcher()).write_pdf()
+
+
+def warm_up() -> None:
+    """Render a tiny PDF so the first real one does not pay for loading fonts."""
+    from weasyprint import HTML
+
+    HTML(string="<p>Imigrasi</p>").write_pdf()
