@@ -11,6 +11,7 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts import identity, pii
 from accounts.models import User
@@ -360,7 +361,10 @@ class Application(models.Model):
 
     # Details per service.
     travel_purpose = models.CharField(
-        _("purpose"), max_length=20, choices=TravelPurpose.choices, blank=True
+        pgettext_lazy("travel or stay", "purpose"),
+        max_length=20,
+        choices=TravelPurpose.choices,
+        blank=True,
     )
     destination = models.CharField(_("destination country"), max_length=100, blank=True)
     nationality = models.CharField(_("nationality"), max_length=100, blank=True)

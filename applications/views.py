@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from applications import explain, forms, services, workflow
@@ -20,11 +21,12 @@ from applications.models import Application, Person, Requirement, Service, Statu
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
 
+# Lazy: translated per request, in the visitor's language.
 STEPS = [
-    (1, _("Applicant")),
-    (2, _("Application details")),
-    (3, _("Documents")),
-    (4, _("Check and send")),
+    (1, gettext_lazy("Applicant")),
+    (2, gettext_lazy("Application details")),
+    (3, gettext_lazy("Documents")),
+    (4, gettext_lazy("Check and send")),
 ]
 
 
