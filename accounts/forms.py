@@ -48,7 +48,9 @@ class NikField(forms.CharField):
         super().__init__(**kwargs)
 
     def clean(self, value):
-        value = identity.normalise_nik(super().clean(value))
+        value = identity.normalise_nik(super().clean(value) or "")
+        if not value and not self.required:
+            return ""
         identity.parse_nik(value)
         return value
 

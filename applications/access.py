@@ -37,12 +37,12 @@ def application_for_citizen(user, reference: str, *, lock: bool = False) -> Appl
 
 
 def document_for(user, reference: str, document_id: int) -> Document:
-    """A document its owner, or an officer of the application's office, may open; else 404."""
+    """The owner's own document, else 404; officers open documents from the admin."""
     queryset = Document.objects.select_related("application", "application__office")
     try:
         document = queryset.get(pk=document_id, application__reference=reference)
     except (Document.DoesNotExist, ValueError):
         raise Http404 from None
-    if document.application.applicant_id == user.pk or officer_can_act(user, document.application):
+    if document.application.applicant_id == user.pk:
         return document
     raise Http404

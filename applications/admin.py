@@ -283,6 +283,10 @@ class ApplicationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Another office's application does not exist for this officer (TRUST.md: 404).
+        raise Http404
+
     def has_change_permission(self, request, obj=None):
         # The form itself is read-only: officers act with the buttons below it,
         # each a workflow move or a document decision.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
@@ -279,4 +281,6 @@ class StatusCheckForm(forms.Form):
     )
 
     def clean_reference(self) -> str:
-        return "".join(self.cleaned_data["reference"].split()).upper()
+        # `psp ltg 26 7k3qx9`, `PSP–LTG–26–7K3QX9`: read out or typed loosely, same reference.
+        parts = re.split(r"[\s\-–—_./]+", self.cleaned_data["reference"].strip().upper())
+        return "-".join(part for part in parts if part)

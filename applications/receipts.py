@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from applications import verification
 from applications.models import Application, Receipt
@@ -23,7 +24,7 @@ def receipt_context(application: Application) -> dict:
         "application": application,
         "service": application.service,
         "office": application.office,
-        "tariffs": application.service.tariffs_on(application.submitted_at.date()),
+        "tariffs": application.service.tariffs_on(timezone.localdate(application.submitted_at)),
         "documents": application.documents.select_related("requirement"),
         "verification_url": url,
         "qr": qr_data_uri(url),

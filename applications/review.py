@@ -77,10 +77,13 @@ def application_request_revision(
 
 def application_approve(*, application: Application, by, note: str = "") -> None:
     _check_officer(by, application)
-    not_accepted = application.documents.exclude(state=Document.State.ACCEPTED)
-    if not_accepted.exists():
-        raise ServiceError(_("Accept every document before approving."))
-    workflow.transition(application, Status.APPROVED, by=by, note=note)
+    with transaction.atomic():
+        # Checked under the application's lock, which document decisions also take.
+        locked = Application.objects.select_for_update().get(pk=application.pk)
+        if locked.documents.exclude(state=Document.State.ACCEPTED).exists():
+            raise ServiceError(_("Accept every document before approving."))
+        workflow.transition(locked, Status.APPROVED, by=by, note=note)
+    application.refresh_from_db()
 
 
 def application_reject(*, application: Application, by, note: str) -> None:

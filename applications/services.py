@@ -7,6 +7,7 @@ import secrets
 import uuid
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -83,7 +84,7 @@ def person_save(*, owner, data: dict, person: Person | None = None) -> Person:
     """Add or edit a family member (at most 5 per account, each NIK once)."""
     if person is None:
         # Lock the account row so two quick submits cannot both pass the limit.
-        type(owner).objects.select_for_update().get(pk=owner.pk)
+        get_user_model().objects.select_for_update().get(pk=owner.pk)
         family = Person.objects.filter(owner=owner).exclude(relationship=Person.Relationship.SELF)
         if family.count() >= Person.MAX_FAMILY:
             raise ServiceError(

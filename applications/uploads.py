@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from imigrasi.errors import ServiceError
 
@@ -41,10 +41,15 @@ PDF_FORBIDDEN = (
     "/SubmitForm",
     "/ImportData",
     "/GoToR",
+    "/EF",
+)
+# Annotation kinds that play media or carry files: refused as `/Subtype` values.
+PDF_FORBIDDEN_SUBTYPES = frozenset(
+    {"/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
 )
 _RAW_FORBIDDEN = re.compile(
     rb"/(JavaScript|JS|OpenAction|AA|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData"
-    rb"|GoToR)(?![A-Za-z0-9])"
+    rb"|GoToR|EF|FileAttachment)(?![A-Za-z0-9])"
 )
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -137,6 +142,9 @@ def _damaged() -> ServiceError:
 
 def _clean_image(data: bytes, kind: str) -> bytes:
     fmt = "JPEG" if kind == "jpeg" else "PNG"
+    # WeasyPrint turns this on for the whole process when imported; a damaged
+    # upload must fail here instead of being padded with grey.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -236,7 +244,11 @@ def _clean_pdf(data: bytes) -> bytes:
                 obj = obj.get_object()
             if isinstance(obj, DictionaryObject):
                 for name, value in obj.items():
-                    if name in PDF_FORBIDDEN or (name == "/S" and value in PDF_FORBIDDEN):
+                    if (
+                        name in PDF_FORBIDDEN
+                        or (name == "/S" and value in PDF_FORBIDDEN)
+                        or (name == "/Subtype" and value in PDF_FORBIDDEN_SUBTYPES)
+                    ):
                         raise _unsafe_pdf()
                     stack.append(value)
                 if hasattr(obj, "get_data") and obj.get("/Type") in {"/ObjStm", "/XRef"}:

@@ -86,7 +86,7 @@ def service_detail(request, code: str):
 @require_http_methods(["GET", "POST"])
 def start(request, code: str):
     service = get_object_or_404(Service.objects.active(), code=code)
-    form = forms.StartForm(request.POST or None, user=request.user)
+    form = forms.StartForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             application = services.application_start(
@@ -140,7 +140,7 @@ def step(request, reference: str, number: int):
 
 def _step_applicant(request, application):
     form = forms.ApplicantForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         application=application,
         initial=forms.ApplicantForm.initial_for(application),
     )
@@ -158,7 +158,7 @@ def _step_applicant(request, application):
 
 def _step_details(request, application):
     form = forms.DetailsForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         service=application.service,
         initial=forms.DetailsForm.initial_for(application),
     )
@@ -230,12 +230,19 @@ def document_upload(request, reference: str, requirement_id: int):
                 return redirect("applications:step", reference, 3)
             return redirect(application)
     if application.status != Status.DRAFT:
-        return application_detail(request, reference, bound={requirement.pk: form}, status=400)
+        return application_detail(
+            request,
+            reference,
+            bound={requirement.pk: form},
+            status=400,
+            upload_error=_("%(name)s: %(error)s")
+            % {"name": requirement.name, "error": " ".join(form.errors.get("file", []))},
+        )
     return _step_documents(request, application, bound={requirement.pk: form}, status=400)
 
 
 def _step_review(request, application):
-    form = forms.SubmitForm(request.POST or None)
+    form = forms.SubmitForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             sent = services.application_submit(
@@ -289,7 +296,7 @@ def dashboard(request):
 
 
 @login_required
-def application_detail(request, reference: str, bound=None, status=200):
+def application_detail(request, reference: str, bound=None, status=200, upload_error=""):
     application = application_for_citizen(request.user, reference)
     events = list(StatusEvent.objects.filter(application=application).order_by("at", "pk"))
     documents = application.documents.select_related("requirement")
@@ -307,6 +314,7 @@ def application_detail(request, reference: str, bound=None, status=200):
             "documents": documents,
             "rows": rows,
             "can_cancel": can_cancel,
+            "upload_error": upload_error,
             "has_receipt": hasattr(application, "receipt"),
             "delivery_open": application.status in {Status.APPROVED, Status.READY}
             and not application.tracking_number,
@@ -350,7 +358,7 @@ def cancel(request, reference: str):
 def delivery(request, reference: str):
     application = application_for_citizen(request.user, reference)
     form = forms.DeliveryForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={
             "delivery_method": application.delivery_method or Application.Delivery.PICKUP,
             "delivery_address": application.delivery_address or request.user.address,
@@ -448,7 +456,7 @@ def family_edit(request, person_id: int | None = None):
             owner=request.user,
         )
     initial = forms.PersonForm.initial_for(person) if person else None
-    form = forms.PersonForm(request.POST or None, initial=initial)
+    form = forms.PersonForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():

@@ -38,8 +38,18 @@ def _fetcher():
     return URLFetcher(allowed_protocols={"data"}, fail_on_errors=True, timeout=2)
 
 
+def _restore_pillow_default() -> None:
+    # Importing WeasyPrint sets LOAD_TRUNCATED_IMAGES for the whole process;
+    # our PDFs embed only generated SVG, and uploads must see damaged images.
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+
 def render_pdf(template_name: str, context: dict, *, language: str = "id") -> bytes:
     from weasyprint import HTML
+
+    _restore_pillow_default()
 
     with translation.override(language):
         html = render_to_string(template_name, {**context, "LANGUAGE_CODE": language})
@@ -50,4 +60,5 @@ def warm_up() -> None:
     """Render a tiny PDF so the first real one does not pay for loading fonts."""
     from weasyprint import HTML
 
+    _restore_pillow_default()
     HTML(string="<p>Imigrasi</p>").write_pdf()
