@@ -37,3 +37,12 @@ def long_datetime(value, office=None) -> str:
     local = value.astimezone(tz)
     abbreviation = office.time_zone_abbreviation if office is not None else "WIB"
     return f"{formats.date_format(local, 'j F Y')}, {local:%H.%M} {abbreviation}"
+
+
+@register.filter
+def kilobytes(size_kb) -> str:
+    """A size limit in KB as people say it: `2 MB`, `500 KB`."""
+    size_kb = int(size_kb or 0)
+    if size_kb >= 1024 and size_kb % 1024 == 0:
+        return f"{size_kb // 1024} MB"
+    return f"{size_kb} KB"
