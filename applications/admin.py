@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
@@ -55,6 +56,8 @@ class RequirementInline(admin.TabularInline):
         "code",
         "name_id",
         "name_en",
+        "help_id",
+        "help_en",
         "accepted_types",
         "max_size_kb",
         "is_required",
@@ -187,6 +190,7 @@ class ApplicationAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False
     change_form_template = "admin/applications/application/change_form.html"
+    view_on_site = False
     readonly_fields = [
         "reference",
         "service",
@@ -314,7 +318,7 @@ class ApplicationAdmin(admin.ModelAdmin):
             flags.append(gettext("past target"))
         if application.is_not_collected:
             flags.append(gettext("not collected 30+ days"))
-        if application.applicant.nik_mismatch:
+        if application.nik_mismatch:
             flags.append(gettext("NIK/birth date mismatch"))
         return ", ".join(flags) or "–"
 
@@ -326,11 +330,13 @@ class ApplicationAdmin(admin.ModelAdmin):
     def passport_display(self, application):
         return application.passport_number_masked or "–"
 
-    @admin.display(description=_("account check"))
+    @admin.display(description=_("NIK check"))
     def account_flag(self, application):
-        if application.applicant.nik_mismatch:
-            return gettext("The account's NIK does not match its birth date or sex: check the KTP.")
-        return gettext("No mismatch recorded.")
+        if application.nik_mismatch:
+            return gettext(
+                "The NIK does not match the applicant's birth date or sex: check the KTP."
+            )
+        return gettext("No mismatch found.")
 
     # The review page and its actions ----------------------------------------------
 
@@ -357,7 +363,7 @@ class ApplicationAdmin(admin.ModelAdmin):
         ]
 
     def _application(self, request, pk: int) -> Application:
-        application = self.get_queryset(request).filter(pk=pk).first()
+        application = self.get_object(request, str(pk))
         if application is None:
             raise Http404
         if not self._may_act(request, application):
@@ -370,12 +376,14 @@ class ApplicationAdmin(admin.ModelAdmin):
         )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        application = self.get_queryset(request).filter(pk=object_id).first()
+        application = self.get_object(request, unquote(object_id))
         extra = extra_context or {}
         if application is not None:
             moves = [
                 (to, Status(to).label)
-                for to in workflow.targets_from(application.status, workflow.OFFICER)
+                for to in workflow.targets_from(
+                    application.status, workflow.OFFICER, application=application
+                )
                 if to in review.OFFICER_ACTIONS
             ]
             extra.update(

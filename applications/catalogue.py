@@ -271,7 +271,11 @@ def billing_settings() -> dict:
 
 
 def sync(apps=None) -> None:
-    """Create or update the seeded services, requirements and tariffs."""
+    """Create the seeded services, requirements and tariffs that are missing.
+
+    Rows that exist are left as administrators edited them: a later run
+    never reopens a closed tariff or undoes a correction.
+    """
     if apps is None:
         from django.apps import apps as registry
 
@@ -281,7 +285,7 @@ def sync(apps=None) -> None:
     requirement_model = apps.get_model("applications", "Requirement")
     tariffs = load_tariffs()
     for position, spec in enumerate(SERVICES):
-        service, _ = service_model.objects.update_or_create(
+        service, _ = service_model.objects.get_or_create(
             code=spec["code"],
             defaults={
                 "reference_prefix": spec["prefix"],
@@ -298,7 +302,7 @@ def sync(apps=None) -> None:
         )
         for order, code in enumerate(spec["documents"]):
             name_id, name_en, help_id, help_en, types, max_kb = DOCUMENTS[code]
-            requirement_model.objects.update_or_create(
+            requirement_model.objects.get_or_create(
                 service=service,
                 code=code,
                 defaults={
@@ -313,7 +317,7 @@ def sync(apps=None) -> None:
             )
         for key in spec["tariffs"]:
             row = tariffs[key]
-            tariff_model.objects.update_or_create(
+            tariff_model.objects.get_or_create(
                 service=service,
                 legal_basis=row["regime"],
                 kind=row.get("kind", "base"),

@@ -51,7 +51,14 @@ class ApplicantFieldsMixin(forms.Form):
 
 
 class PersonForm(ApplicantFieldsMixin):
-    """A family member the account may apply for."""
+    """A family member the account may apply for. An empty NIK keeps the saved one."""
+
+    def __init__(self, *args, person: Person | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if person is not None and person.nik_encrypted:
+            self.fields["nik"].help_text = _(
+                "Saved as %(masked)s. Leave empty to keep it, or type it again to change it."
+            ) % {"masked": person.nik_masked}
 
     relationship = forms.ChoiceField(
         label=_("Relationship to you"),
@@ -64,7 +71,6 @@ class PersonForm(ApplicantFieldsMixin):
         return {
             "relationship": person.relationship,
             "full_name": person.full_name,
-            "nik": person.nik,
             "date_of_birth": person.date_of_birth,
             "place_of_birth": person.place_of_birth,
             "sex": person.sex,
@@ -113,12 +119,19 @@ class ApplicantForm(ApplicantFieldsMixin):
         self.is_self = bool(
             application.person and application.person.relationship == Person.Relationship.SELF
         )
+        # The NIK is never sent back to the browser in full: shown masked,
+        # and an empty field keeps the one already saved.
+        self.initial["nik"] = ""
         if self.is_self:
             for name in self.FIXED_FOR_SELF:
                 self.fields[name].disabled = True
                 self.fields[name].required = False
                 self.fields[name].help_text = _("From your account.")
-            self.fields["nik"].widget.attrs["value"] = application.nik_masked
+            self.initial["nik"] = application.nik_masked
+        elif application.nik_encrypted:
+            self.fields["nik"].help_text = _(
+                "Saved as %(masked)s. Leave empty to keep it, or type it again to change it."
+            ) % {"masked": application.nik_masked}
         elif application.service.category == Service.Category.PASSPORT:
             self.fields["nik"].required = True
             self.fields["nik"].help_text = ""
@@ -137,7 +150,6 @@ class ApplicantForm(ApplicantFieldsMixin):
                 "mother_name",
             )
         }
-        data["nik"] = application.nik
         return data
 
     def clean(self):

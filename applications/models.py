@@ -161,6 +161,34 @@ class Tariff(models.Model):
     def __str__(self) -> str:
         return f"{self.label_id}: Rp {self.amount:,}".replace(",", ".")
 
+    def clean(self) -> None:
+        """Two service fees (or the same surcharge twice) in force at once would add up."""
+        from django.core.exceptions import ValidationError
+
+        if self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("The end date is before the start date.")})
+        if not self.service_id or not self.valid_from:
+            return
+        overlapping = Tariff.objects.filter(service_id=self.service_id, kind=self.kind).exclude(
+            pk=self.pk
+        )
+        if self.kind == self.Kind.SURCHARGE:
+            overlapping = overlapping.filter(label_id=self.label_id)
+        overlapping = overlapping.filter(
+            Q(valid_to__isnull=True) | Q(valid_to__gte=self.valid_from)
+        )
+        if self.valid_to:
+            overlapping = overlapping.filter(valid_from__lte=self.valid_to)
+        clash = overlapping.first()
+        if clash:
+            raise ValidationError(
+                _(
+                    "Another row (%(other)s, from %(start)s) is in force in the same period. "
+                    "Close it with an end date first."
+                )
+                % {"other": clash.label_id, "start": clash.valid_from}
+            )
+
     @property
     def label(self) -> str:
         return _in_language(self, "label")
@@ -307,8 +335,8 @@ class ApplicationQuerySet(models.QuerySet):
         )
 
     def overdue(self):
-        """Open applications past the service's processing target."""
-        return self.open().filter(due_date__lt=timezone.localdate())
+        """Applications still being processed past the service's target date."""
+        return self.open().exclude(status=Status.READY).filter(due_date__lt=timezone.localdate())
 
 
 class Application(models.Model):
@@ -358,6 +386,9 @@ class Application(models.Model):
     address = models.TextField(_("address"), max_length=500, blank=True)
     father_name = models.CharField(_("father's name"), max_length=150, blank=True)
     mother_name = models.CharField(_("mother's name"), max_length=150, blank=True)
+    # The NIK's encoded birth date or sex differs from the applicant's: shown to
+    # officers to check against the KTP, never a reason to refuse by itself.
+    nik_mismatch = models.BooleanField(_("NIK does not match birth date/sex"), default=False)
 
     # Details per service.
     travel_purpose = models.CharField(
@@ -430,6 +461,12 @@ class Application(models.Model):
         nik = identity.normalise_nik(nik)
         self.nik_encrypted = pii.encrypt(nik)
         self.nik_index = pii.blind_index(nik, purpose=NIK_PURPOSE)
+
+    def check_nik(self) -> None:
+        """Refresh `nik_mismatch` from the NIK, birth date and sex now on the application."""
+        self.nik_mismatch = bool(self.nik_encrypted) and not identity.nik_matches_person(
+            self.nik, date_of_birth=self.date_of_birth, sex=self.sex
+        )
 
     @property
     def passport_number(self) -> str:
@@ -525,6 +562,27 @@ class Document(models.Model):
     @property
     def extension(self) -> str:
         return self.file.name.rsplit(".", 1)[-1] if self.file.name else ""
+
+
+class SupersededDocument(models.Model):
+    """A file replaced after submission: kept, because the receipt and officers saw it."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="earlier")
+    file = models.FileField(max_length=200, editable=False)
+    original_name = models.CharField(max_length=120, editable=False)
+    sha256 = models.CharField("SHA-256", max_length=64, editable=False)
+    state = models.CharField(max_length=10, choices=Document.State.choices, editable=False)
+    rejection_reason = models.CharField(max_length=300, blank=True, editable=False)
+    uploaded_at = models.DateTimeField(editable=False)
+    superseded_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["document", "-superseded_at"]
+        verbose_name = _("earlier version of a document")
+        verbose_name_plural = _("earlier versions of documents")
+
+    def __str__(self) -> str:
+        return f"{self.document_id} ({self.superseded_at:%Y-%m-%d %H:%M})"
 
 
 class StatusEvent(models.Model):

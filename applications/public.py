@@ -61,11 +61,11 @@ def verify(request, token: str):
     found = verification.read_token(token)
     application = None
     kind = ""
-    if found:
+    if found and found[0] == "receipt":
         kind, reference = found
         application = (
             Application.objects.select_related("service", "office", "receipt")
-            .filter(reference=reference, submitted_at__isnull=False)
+            .filter(reference=reference, submitted_at__isnull=False, receipt__isnull=False)
             .first()
         )
     context = {

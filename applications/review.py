@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from applications import workflow
@@ -24,6 +24,11 @@ REVIEWABLE = frozenset(
 )
 
 
+def _applicant_language(application: Application) -> str:
+    """Notes the portal writes for the citizen are in the citizen's language."""
+    return application.applicant.preferred_language or "id"
+
+
 def _check_officer(user, application: Application) -> None:
     if not officer_can_act(user, application):
         raise ServiceError(_("You may not act on applications of this office."))
@@ -31,9 +36,14 @@ def _check_officer(user, application: Application) -> None:
 
 @transaction.atomic
 def document_review(*, document: Document, by, accept: bool, reason: str = "") -> Document:
-    """Accept a document, or reject it with a reason the citizen will read."""
+    """Accept a document, or reject it with a reason the citizen will read.
+
+    The application row is locked first, as every move locks it: a rejection
+    and an approval cannot interleave.
+    """
+    Application.objects.select_for_update().filter(pk=document.application_id).first()
     locked = (
-        Document.objects.select_for_update()
+        Document.objects.select_for_update(of=("self",))
         .select_related("application__office")
         .get(pk=document.pk)
     )
@@ -60,7 +70,7 @@ def application_request_revision(
     documents = list(documents)
     if not note and not documents:
         raise ServiceError(_("Say what must be fixed, or choose the documents."), field="note")
-    with transaction.atomic():
+    with transaction.atomic(), translation.override(_applicant_language(application)):
         names = []
         for document in documents:
             if document.application_id != application.pk:
@@ -127,11 +137,13 @@ def application_complete(*, application: Application, by, note: str = "") -> Non
             locked.delivery_method = Application.Delivery.PICKUP
             locked.save(update_fields=["delivery_method", "updated_at"])
         if not note:
-            note = (
-                _("Sent by post, tracking number %(number)s.") % {"number": locked.tracking_number}
-                if locked.delivery_method == Application.Delivery.POST
-                else _("Handed over at the office.")
-            )
+            with translation.override(_applicant_language(locked)):
+                note = (
+                    _("Sent by post, tracking number %(number)s.")
+                    % {"number": locked.tracking_number}
+                    if locked.delivery_method == Application.Delivery.POST
+                    else _("Handed over at the office.")
+                )
         workflow.transition(locked, Status.COMPLETED, by=by, note=note)
     application.refresh_from_db()
 

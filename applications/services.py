@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import pii
@@ -23,6 +23,7 @@ from applications.models import (
     Person,
     Requirement,
     Service,
+    SupersededDocument,
 )
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
@@ -181,6 +182,7 @@ def application_save_applicant(*, application: Application, data: dict) -> Appli
         setattr(locked, field, data[field])
     if data.get("nik"):
         locked.set_nik(data["nik"])
+    locked.check_nik()
     locked.step_reached = max(locked.step_reached, 2)
     locked.save()
     person = locked.person
@@ -273,6 +275,19 @@ def document_upload(*, application: Application, requirement: Requirement, uploa
                     )
                 )
             old_file = document.file.name if document else ""
+            if document and locked.submitted_at:
+                # After submission nothing is thrown away: the receipt lists it
+                # and the officer decided on it.
+                SupersededDocument.objects.create(
+                    document=document,
+                    file=document.file.name,
+                    original_name=document.original_name,
+                    sha256=document.sha256,
+                    state=document.state,
+                    rejection_reason=document.rejection_reason,
+                    uploaded_at=document.uploaded_at,
+                )
+                old_file = ""
             document = document or Document(application=locked, requirement=requirement)
             document.file.name = stored
             document.original_name = clean.original_name
@@ -378,7 +393,9 @@ def application_resubmit(*, application: Application, by) -> None:
             raise ServiceError(
                 _("Replace these documents first: %(items)s.") % {"items": "; ".join(refused)}
             )
-        workflow.transition(locked, locked.resume_status, by=by, note=_("Revision sent"))
+        with translation.override(locked.applicant.preferred_language or "id"):
+            note = _("Revision sent")
+        workflow.transition(locked, locked.resume_status, by=by, note=note)
     application.refresh_from_db()
 
 

@@ -47,9 +47,13 @@ PDF_FORBIDDEN = (
 PDF_FORBIDDEN_SUBTYPES = frozenset(
     {"/RichMedia", "/FileAttachment", "/Screen", "/Movie", "/Sound", "/3D"}
 )
+# A quick look at the raw bytes for long, unambiguous names (the object walk
+# below is the real check; short names like /JS or /AA also occur in ordinary
+# text such as a police report number "LP/B/123/AA/2026", so only the walk,
+# which sees dictionary keys, judges those).
 _RAW_FORBIDDEN = re.compile(
-    rb"/(JavaScript|JS|OpenAction|AA|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData"
-    rb"|GoToR|EF|FileAttachment)(?![A-Za-z0-9])"
+    rb"/(JavaScript|OpenAction|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData"
+    rb"|FileAttachment)(?![A-Za-z0-9])"
 )
 
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from applications import explain, forms, services, workflow
@@ -23,7 +23,7 @@ from imigrasi.errors import ServiceError
 
 # Lazy: translated per request, in the visitor's language.
 STEPS = [
-    (1, gettext_lazy("Applicant")),
+    (1, pgettext_lazy("form step", "Applicant")),
     (2, gettext_lazy("Application details")),
     (3, gettext_lazy("Documents")),
     (4, gettext_lazy("Check and send")),
@@ -74,7 +74,6 @@ def service_detail(request, code: str):
             "requirements": service.requirements.all(),
             "tariffs": tariffs,
             "fee": sum(t.amount for t in tariffs) if tariffs else None,
-            "expected": service.due_date_from(timezone.now()),
         },
     )
 
@@ -98,7 +97,16 @@ def start(request, code: str):
         except ServiceError as error:
             _form_error(form, error)
         else:
-            return redirect("applications:step", application.reference, 1)
+            if application.office_id != form.cleaned_data["office"].pk:
+                messages.info(
+                    request,
+                    _(
+                        "You already have a draft of this application at %(office)s; it is "
+                        "continued here. Cancel it first to apply at another office."
+                    )
+                    % {"office": application.office.name},
+                )
+            return redirect("applications:step", application.reference, application.step_reached)
     return render(request, "applications/start.html", {"service": service, "form": form})
 
 
@@ -318,8 +326,7 @@ def application_detail(request, reference: str, bound=None, status=200, upload_e
             "has_receipt": hasattr(application, "receipt"),
             "delivery_open": application.status in {Status.APPROVED, Status.READY}
             and not application.tracking_number,
-            "expected": application.due_date
-            or application.service.due_date_from(timezone.now(), office=application.office),
+            "expected": application.due_date,
         },
         status=status,
     )
@@ -456,7 +463,9 @@ def family_edit(request, person_id: int | None = None):
             owner=request.user,
         )
     initial = forms.PersonForm.initial_for(person) if person else None
-    form = forms.PersonForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = forms.PersonForm(
+        request.POST if request.method == "POST" else None, initial=initial, person=person
+    )
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():

@@ -80,13 +80,20 @@ OPEN = frozenset(set(Status.values) - FINAL - {S.DRAFT, S.EXPIRED})
 NOTE_REQUIRED = frozenset({S.REVISION_REQUESTED, S.REJECTED})
 
 
-def targets_from(status: str, actor: str) -> list[str]:
+def targets_from(status: str, actor: str, *, application=None) -> list[str]:
     """The statuses `actor` may move an application to from `status`, in display order."""
     order = list(Status.values)
     legal = [to for (frm, to), who in MOVES.items() if frm == status and actor in who]
+    if application is not None and skips_interview_wrongly(application, status, S.APPROVED):
+        legal = [to for to in legal if to != S.APPROVED]
     if status == S.REVISION_REQUESTED and actor == CITIZEN:
         legal = [to for to in legal if to not in RESUBMIT_TARGETS]
     return sorted(legal, key=order.index)
+
+
+def skips_interview_wrongly(application, current: str, to: str) -> bool:
+    """PAID → APPROVED is only for services without an interview (biometrics first)."""
+    return current == S.PAID and to == S.APPROVED and application.service.needs_interview
 
 
 def actor_of(application, user) -> str:
@@ -114,7 +121,7 @@ def transition(application, to: str, *, by=None, note: str = ""):
     from applications.models import Application, StatusEvent
 
     to = Status(to)
-    note = (note or "").strip()
+    note = (note or "").strip()[:2000]
     with transaction.atomic():
         locked = Application.objects.select_for_update().get(pk=application.pk)
         current = locked.status
@@ -131,6 +138,8 @@ def transition(application, to: str, *, by=None, note: str = ""):
             and to != locked.resume_status
         ):
             raise ServiceError(_("A revised application goes back to where it was."))
+        if skips_interview_wrongly(locked, current, to):
+            raise ServiceError(_("This service needs an interview before it can be approved."))
         if actor not in who:
             raise ServiceError(_("You may not make this change to the application."))
         if to in NOTE_REQUIRED and not note:
@@ -161,6 +170,10 @@ def transition(application, to: str, *, by=None, note: str = ""):
 def _apply_side_fields(application, current: str, to: str, now: dt.datetime) -> None:
     if to == S.SUBMITTED and current == S.DRAFT:
         application.submitted_at = now
+    # The processing target runs from the interview (biometrics taken), or
+    # from payment for services without one: that is what the service promises.
+    starts_clock = to == S.INTERVIEWED or (to == S.PAID and not application.service.needs_interview)
+    if starts_clock and application.due_date is None:
         application.due_date = application.service.due_date_from(now, office=application.office)
     if to == S.REVISION_REQUESTED:
         application.resume_status = current

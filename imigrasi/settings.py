@@ -47,6 +47,10 @@ def _secret(name: str, generate) -> str:
 
 
 SECRET_KEY = _secret("SECRET_KEY", devkeys.new_secret_key)
+# Old keys still accepted for signatures (printed receipt QR codes outlive a rotation).
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in (_env_str("SECRET_KEY_FALLBACKS") or "").split(",") if k.strip()
+]
 # NIK and passport numbers: Fernet keys newest first, separate from SECRET_KEY
 # (TRUST.md, "Personal data at rest"), and a keyed hash for exact lookup.
 PII_ENCRYPTION_KEYS = [

@@ -23,6 +23,10 @@ urlpatterns = [
     path("cek-status/", public.status_check, name="status_check"),
     path("cek-dokumen/<str:token>/", public.verify, name="verify"),
     path("notifikasi/", include("notifications.urls")),
+    # The admin's "view on site" shortcut (/admin/r/<type>/<id>/) redirects any
+    # staff account to any object's public URL: applications are scoped to an
+    # office, so the shortcut is not offered.
+    path("admin/r/<int:content_type_id>/<path:object_id>/", views.not_found),
     path("admin/", admin.site.urls),
 ]
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -31,3 +31,7 @@ def healthz(request):
 def hello(request):
     """A bare view for `make bench`: the floor the home page is compared with."""
     return HttpResponse(b"hello", content_type="text/plain")
+
+
+def not_found(request, *args, **kwargs):
+    raise Http404
