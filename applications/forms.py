@@ -127,6 +127,13 @@ class ApplicantForm(ApplicantFieldsMixin):
                 self.fields[name].disabled = True
                 self.fields[name].required = False
                 self.fields[name].help_text = _("From your account.")
+            # Shown masked and never validated: it comes from the account, not the form.
+            self.fields["nik"] = forms.CharField(
+                label=self.fields["nik"].label,
+                required=False,
+                disabled=True,
+                help_text=_("From your account."),
+            )
             self.initial["nik"] = application.nik_masked
         elif application.nik_encrypted:
             self.fields["nik"].help_text = _(

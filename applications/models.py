@@ -501,7 +501,12 @@ class Application(models.Model):
     def is_overdue(self) -> bool:
         from applications.workflow import OPEN
 
-        return bool(self.due_date and self.status in OPEN and self.due_date < timezone.localdate())
+        return bool(
+            self.due_date
+            and self.status in OPEN
+            and self.status != Status.READY
+            and self.due_date < timezone.localdate()
+        )
 
     @property
     def is_not_collected(self) -> bool:

@@ -11,6 +11,12 @@ from applications import explain, forms, verification
 from applications.models import Application
 from imigrasi import ratelimit
 
+REFERENCE_WINDOW_SECONDS = 3600
+
+
+def _too_many(request, window: int):
+    return render(request, "429.html", {"minutes": window // 60}, status=429)
+
 
 @require_http_methods(["GET", "POST"])
 def status_check(request):
@@ -26,13 +32,15 @@ def status_check(request):
             window=settings.STATUS_CHECK_WINDOW_SECONDS,
         )
         if not allowed:
-            return render(
-                request,
-                "429.html",
-                {"minutes": settings.STATUS_CHECK_WINDOW_SECONDS // 60},
-                status=429,
-            )
+            return _too_many(request, settings.STATUS_CHECK_WINDOW_SECONDS)
         if form.is_valid():
+            reference = form.cleaned_data["reference"]
+            misses = ratelimit.count(
+                "status-check-reference", reference, window=REFERENCE_WINDOW_SECONDS
+            )
+            if misses >= settings.STATUS_CHECK_REFERENCE_MISSES:
+                # Guessing one reference's birth date from many addresses stops here.
+                return _too_many(request, REFERENCE_WINDOW_SECONDS)
             result = (
                 Application.objects.select_related("service", "office")
                 .exclude(status="draft")
@@ -43,6 +51,13 @@ def status_check(request):
                 .first()
             )
             not_found = result is None
+            if not_found:
+                ratelimit.hit(
+                    "status-check-reference",
+                    reference,
+                    limit=settings.STATUS_CHECK_REFERENCE_MISSES,
+                    window=REFERENCE_WINDOW_SECONDS,
+                )
     context = {"form": form, "result": result, "not_found": not_found}
     if result is not None:
         context.update(

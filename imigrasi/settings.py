@@ -309,6 +309,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Public status check: attempts per IP address and window (TRUST.md).
 STATUS_CHECK_LIMIT = env.int("STATUS_CHECK_LIMIT", default=10)
 STATUS_CHECK_WINDOW_SECONDS = env.int("STATUS_CHECK_WINDOW_SECONDS", default=900)
+# Wrong birth dates for one reference per hour, from any address, before it is locked.
+STATUS_CHECK_REFERENCE_MISSES = env.int("STATUS_CHECK_REFERENCE_MISSES", default=5)
 # In production nginx serves private files: the view answers X-Accel-Redirect to this prefix.
 PRIVATE_FILES_ACCEL_PREFIX = _env_str("PRIVATE_FILES_ACCEL_PREFIX", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

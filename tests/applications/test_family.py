@@ -260,6 +260,39 @@ def test_editing_and_removing_ones_own_family_member_works(as_ani, ani):
     assert not Person.objects.filter(pk=person.pk).exists()
 
 
+def test_the_edit_page_never_shows_the_family_members_full_nik(as_ani, ani):
+    person = services.person_save(owner=ani, data=_service_data(child(1)))
+    nik = child(1)["nik"]
+
+    response = as_ani.get(reverse("applications:family_edit", args=[person.pk]))
+
+    assert response.status_code == 200
+    text = page_text(response)
+    assert nik not in text
+    assert " ".join(nik[i : i + 4] for i in range(0, 16, 4)) not in text
+    assert said(
+        response,
+        "Saved as %(masked)s. Leave empty to keep it, or type it again to change it.",
+        masked=person.nik_masked,
+    )
+    assert person.nik_masked.startswith(nik[:4]) and person.nik_masked.endswith(nik[-4:])
+    assert response.context["form"].initial.get("nik", "") == ""
+
+
+def test_editing_with_the_nik_left_empty_keeps_the_saved_one(as_ani, ani):
+    person = services.person_save(owner=ani, data=_service_data(child(1)))
+
+    response = as_ani.post(
+        reverse("applications:family_edit", args=[person.pk]),
+        child(1, nik="", full_name="Nama Baru"),
+    )
+
+    assert response.status_code == 302
+    person.refresh_from_db()
+    assert person.full_name == "Nama Baru"
+    assert person.nik == child(1)["nik"]
+
+
 def test_a_family_member_with_a_draft_cannot_be_removed(as_ani, ani, office_a, passport_service):
     person = services.person_save(owner=ani, data=_service_data(child(1)))
     services.application_start(user=ani, service=passport_service, office=office_a, person=person)

@@ -14,7 +14,7 @@ import time_machine
 from django.core import signing
 from django.urls import reverse
 
-from applications import verification
+from applications import receipts, verification
 from applications.workflow import Status
 from tests.applications.conftest import advance
 from tests.utils import in_language, page_text
@@ -207,6 +207,7 @@ def test_the_429_page_is_in_indonesian_by_default(client, settings):
 
 
 def test_a_genuine_receipt_shows_the_reference_and_a_masked_name(english, submitted):
+    receipts.receipt_render(submitted.pk)
     token = verification.token_for("receipt", submitted.reference)
 
     response = english.get(reverse("verify", args=[token]))
@@ -221,6 +222,7 @@ def test_a_genuine_receipt_shows_the_reference_and_a_masked_name(english, submit
 
 
 def test_the_verification_link_printed_on_the_receipt_opens_the_page(english, submitted, settings):
+    receipts.receipt_render(submitted.pk)
     url = verification.verification_url("receipt", submitted.reference)
     assert url.startswith(settings.SITE_URL.rstrip("/"))
 
@@ -278,6 +280,7 @@ def test_a_token_for_an_unknown_reference_is_not_valid(english, db):
 
 
 def test_the_verification_page_is_in_indonesian_by_default(client, submitted):
+    receipts.receipt_render(submitted.pk)
     token = verification.token_for("receipt", submitted.reference)
 
     response = client.get(reverse("verify", args=[token]))
@@ -285,3 +288,19 @@ def test_the_verification_page_is_in_indonesian_by_default(client, submitted):
     assert in_language("id", "This receipt was issued by the Imigrasi portal.") in page_text(
         response
     )
+
+
+def test_a_receipt_token_without_a_rendered_receipt_is_not_valid(english, submitted):
+    token = verification.token_for("receipt", submitted.reference)
+
+    assert english.get(reverse("verify", args=[token])).status_code == 404
+
+
+def test_a_signed_token_of_another_kind_is_not_a_receipt(english, submitted):
+    receipts.receipt_render(submitted.pk)
+    token = verification.token_for("payment", submitted.reference)
+
+    response = english.get(reverse("verify", args=[token]))
+
+    assert response.status_code == 404
+    assert "Not valid." in page_text(response)

@@ -241,7 +241,7 @@ def test_search_by_nik_stays_within_the_officers_offices(client, citra, ltg):
 EXPECTED_BUTTONS = {
     Status.SUBMITTED: {"revision_requested", "rejected"},
     Status.AWAITING_PAYMENT: {"revision_requested"},
-    Status.PAID: {"approved", "revision_requested", "rejected"},
+    Status.PAID: {"revision_requested", "rejected"},  # a passport needs the interview first
     Status.SCHEDULED: {"interviewed", "revision_requested"},
     Status.INTERVIEWED: {"approved", "revision_requested", "rejected"},
     Status.REVISION_REQUESTED: {"rejected"},
@@ -262,6 +262,40 @@ def test_only_the_legal_moves_are_offered_as_buttons(as_budi, ltg, status):
 
     assert response.status_code == 200
     assert offered_moves(response) == EXPECTED_BUTTONS[status]
+
+
+@pytest.fixture
+def paid_permit(ani, office_a, permit_service) -> Application:
+    """Ani's visit stay permit extension at office A (no interview), paid, documents accepted."""
+    application = advance(complete_draft(ani, office_a, permit_service), Status.PAID)
+    assert application.status == Status.PAID
+    return application
+
+
+def test_approval_is_offered_after_payment_for_a_service_without_an_interview(as_budi, paid_permit):
+    response = as_budi.get(change_url(paid_permit))
+
+    assert response.status_code == 200
+    assert offered_moves(response) == {"approved", "revision_requested", "rejected"}
+
+
+def test_a_paid_permit_is_approved_from_the_admin(as_budi, paid_permit, budi):
+    as_budi.post(move_url(paid_permit), {"to": Status.APPROVED, "note": "Lengkap"})
+
+    assert Application.objects.get(pk=paid_permit.pk).status == Status.APPROVED
+    event = StatusEvent.objects.get(application=paid_permit, to_status=Status.APPROVED)
+    assert (event.from_status, event.by) == (Status.PAID, budi)
+
+
+def test_approving_a_paid_passport_before_the_interview_is_refused_when_posted(as_budi, ltg):
+    put_in(ltg, Status.PAID)
+    ltg.documents.update(state=Document.State.ACCEPTED)  # refused for the interview, not these
+
+    response = as_budi.post(move_url(ltg), {"to": Status.APPROVED, "note": ""}, follow=True)
+
+    assert Application.objects.get(pk=ltg.pk).status == Status.PAID
+    assert not StatusEvent.objects.filter(application=ltg, to_status=Status.APPROVED).exists()
+    assert said(response, "This service needs an interview before it can be approved.")
 
 
 def test_a_move_that_is_not_offered_is_refused_when_posted(as_budi, ltg):
@@ -480,6 +514,74 @@ def test_a_document_picked_up_at_the_office_is_completed_without_tracking(as_bud
     draft.refresh_from_db()
     assert draft.status == Status.COMPLETED
     assert draft.delivery_method == Application.Delivery.PICKUP
+
+
+# --- Notes the portal writes are in the applicant's language ------------------------------------
+
+
+@pytest.fixture
+def ani_reads_english(ani):
+    ani.preferred_language = "en"
+    ani.save(update_fields=["preferred_language"])
+    return ani
+
+
+def test_the_revision_document_list_is_in_the_applicants_language(as_budi, ltg, ani_reads_english):
+    ktp = ltg.documents.select_related("requirement").get(requirement__code="ktp")
+
+    as_budi.post(
+        move_url(ltg),
+        {"to": Status.REVISION_REQUESTED, "note": "Foto KTP buram", "documents": [ktp.pk]},
+    )
+
+    event = StatusEvent.objects.get(application=ltg, to_status=Status.REVISION_REQUESTED)
+    listed = in_language("en", "Documents to replace: %(names)s.") % {
+        "names": ktp.requirement.name_en
+    }
+    assert listed != in_language("id", "Documents to replace: %(names)s.") % {
+        "names": ktp.requirement.name_id
+    }
+    assert event.note == f"Foto KTP buram\n{listed}"
+
+
+def test_the_revision_document_list_stays_indonesian_for_an_indonesian_reader(client, ltg, budi):
+    budi.preferred_language = "en"  # the officer works in English; ani reads Indonesian
+    budi.save(update_fields=["preferred_language"])
+    client.force_login(budi)
+    ktp = ltg.documents.select_related("requirement").get(requirement__code="ktp")
+
+    response = client.post(
+        move_url(ltg),
+        {"to": Status.REVISION_REQUESTED, "note": "", "documents": [ktp.pk]},
+        follow=True,
+    )
+
+    assert response.wsgi_request.LANGUAGE_CODE == "en"
+
+    event = StatusEvent.objects.get(application=ltg, to_status=Status.REVISION_REQUESTED)
+    assert event.note == in_language("id", "Documents to replace: %(names)s.") % {
+        "names": ktp.requirement.name_id
+    }
+
+
+def test_the_revision_sent_note_is_in_the_applicants_language(ltg, budi, ani_reads_english):
+    advance(ltg, Status.REVISION_REQUESTED, officer=budi)
+
+    services.application_resubmit(application=ltg, by=ltg.applicant)
+
+    event = StatusEvent.objects.filter(application=ltg).last()
+    assert event.to_status == Status.SUBMITTED
+    assert event.note == in_language("en", "Revision sent") != in_language("id", "Revision sent")
+
+
+def test_the_completion_note_is_in_the_applicants_language(as_budi, draft, ani_reads_english):
+    advance(draft, Status.READY)
+
+    as_budi.post(move_url(draft), {"to": Status.COMPLETED})
+
+    event = StatusEvent.objects.get(application=draft, to_status=Status.COMPLETED)
+    assert event.note == in_language("en", "Handed over at the office.")
+    assert event.note != in_language("id", "Handed over at the office.")
 
 
 # --- The list's cost ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from applications import explain, services
 from applications.models import Application, Person, Service, StatusEvent
 from applications.templatetags.portal import long_date
 from applications.workflow import Status
+from tests.applications.conftest import advance
 from tests.utils import in_language, messages_of, page_text
 
 pytestmark = pytest.mark.django_db
@@ -325,6 +326,80 @@ def test_the_fields_from_the_account_cannot_be_changed_in_step_1(ani_client, ani
     )
 
 
+# --- The NIK is never sent back in full ---------------------------------------------------------
+
+
+def nik_spellings(nik: str) -> list[str]:
+    """The NIK as typed, grouped in fours with spaces or dots, as a page could print it."""
+    groups = [nik[i : i + 4] for i in range(0, 16, 4)]
+    return [nik, " ".join(groups), ".".join(groups), "-".join(groups)]
+
+
+def test_step_1_never_shows_the_account_holders_full_nik(ani_client, ani, new_draft):
+    assert new_draft.nik == ani.nik == "1802015205900001"  # saved on the draft
+
+    response = ani_client.get(step_url(new_draft, 1))
+
+    assert response.status_code == 200
+    body = page_text(response)
+    for spelling in nik_spellings(ani.nik):
+        assert spelling not in body
+    block = field_block(response, "nik")
+    assert 'value="1802********0001"' in block  # shown masked, and read-only
+    assert "disabled" in block
+
+
+def test_step_1_never_shows_a_family_members_full_nik(ani_client, child_draft):
+    assert child_draft.nik == "1802011203150002"  # saved on the draft
+
+    response = ani_client.get(step_url(child_draft, 1))
+
+    assert response.status_code == 200
+    body = page_text(response)
+    for spelling in nik_spellings(child_draft.nik):
+        assert spelling not in body
+    block = html.unescape(field_block(response, "nik"))
+    assert 'value="' not in block.split("<input", 1)[1].split(">", 1)[0]  # the box is empty
+    assert (
+        in_language(
+            "id", "Saved as %(masked)s. Leave empty to keep it, or type it again to change it."
+        )
+        % {"masked": "1802********0002"}
+        in block
+    )
+
+
+def test_step_1_with_the_nik_left_empty_keeps_the_saved_one(ani_client, child_draft):
+    response = ani_client.post(step_url(child_draft, 1), child_details(nik=""))
+
+    assert response.status_code == 302
+    assert response["Location"] == step_url(child_draft, 2)
+    child_draft.refresh_from_db()
+    assert child_draft.nik == "1802011203150002"
+    assert child_draft.step_reached == 2
+
+
+def test_step_1_with_a_new_nik_typed_replaces_the_saved_one(ani_client, child_draft):
+    response = ani_client.post(step_url(child_draft, 1), child_details(nik="1802011203150003"))
+
+    assert response.status_code == 302
+    child_draft.refresh_from_db()
+    assert child_draft.nik == "1802011203150003"
+
+
+def test_step_1_is_titled_with_the_form_step_translation(ani_client, new_draft):
+    with translation.override("id"):
+        step_title = translation.pgettext("form step", "Applicant")
+        plain = translation.gettext("Applicant")
+    assert step_title != plain  # the context has its own translation
+
+    response = ani_client.get(step_url(new_draft, 1))
+
+    body = page_text(response)
+    assert re.search(rf"<title>\s*{re.escape(step_title)} · {new_draft.reference}", body)
+    assert f'<h1 class="h2">1. {step_title}</h1>' in body
+
+
 # --- Review and submit ----------------------------------------------------------------------------
 
 
@@ -388,7 +463,7 @@ def test_sending_a_complete_draft_works(ani_client, draft):
     draft.refresh_from_db()
     assert draft.status == Status.SUBMITTED
     assert draft.submitted_at is not None
-    assert draft.due_date is not None
+    assert draft.due_date is None  # the target date runs from the interview, not from sending
     assert StatusEvent.objects.filter(application=draft, to_status=Status.SUBMITTED).count() == 1
     assert messages_of(response) == [
         in_language(
@@ -442,16 +517,59 @@ def test_the_detail_page_shows_the_timeline_the_meaning_and_the_expected_date(
         submitted_label = str(Status.SUBMITTED.label)
         meaning = str(explain.MEANING[Status.SUBMITTED])
         next_step = str(explain.NEXT_STEP[Status.SUBMITTED])
-        expected = long_date(submitted.due_date)
+        after_interview = translation.ngettext(
+            "Ready %(days)s working day after the interview.",
+            "Ready %(days)s working days after the interview.",
+            submitted.service.processing_days,
+        ) % {"days": submitted.service.processing_days}
+        by_date = translation.gettext("Expected to be ready by %(date)s (the service's target).")
     assert f"<strong>{submitted_label}</strong>" in response.content.decode()
     assert meaning in text
     assert next_step in text
-    assert expected in text
+    # No target date before the interview: only how long it takes from then.
+    assert submitted.due_date is None
+    assert after_interview in text
+    assert by_date.split("%(date)s")[0] not in text
+
+
+def test_the_detail_page_shows_the_target_date_once_interviewed(ani_client, submitted, budi):
+    advance(submitted, Status.INTERVIEWED, officer=budi)
+    submitted.refresh_from_db()
+    assert submitted.due_date is not None
+
+    text = page_text(ani_client.get(submitted.get_absolute_url()))
+
+    with translation.override("id"):
+        expected = long_date(submitted.due_date)
+        after_interview = translation.ngettext(
+            "Ready %(days)s working day after the interview.",
+            "Ready %(days)s working days after the interview.",
+            submitted.service.processing_days,
+        ) % {"days": submitted.service.processing_days}
     assert (
         in_language("id", "Expected to be ready by %(date)s (the service's target).")
         % {"date": expected}
         in text
     )
+    assert after_interview not in text
+
+
+def test_the_detail_page_of_a_service_without_interview_counts_from_payment(
+    ani_client, ani, office_a, permit_service
+):
+    from tests.applications.conftest import complete_draft
+
+    application = advance(complete_draft(ani, office_a, permit_service), Status.SUBMITTED)
+
+    text = page_text(ani_client.get(application.get_absolute_url()))
+
+    with translation.override("id"):
+        after_payment = translation.ngettext(
+            "Ready %(days)s working day after payment.",
+            "Ready %(days)s working days after payment.",
+            permit_service.processing_days,
+        ) % {"days": permit_service.processing_days}
+    assert after_payment in text
 
 
 def test_the_detail_page_of_a_draft_offers_to_continue(ani_client, new_draft):

@@ -12,11 +12,12 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
-from applications import receipts, services, tasks
+from applications import receipts, services, tasks, workflow
 from applications.models import Application, Document, Receipt, StatusEvent
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
 from notifications.models import Channel, Notification
+from tests.applications.conftest import advance, complete_draft
 from tests.factories import HolidayFactory
 from tests.utils import in_language, messages_of, page_text
 
@@ -247,47 +248,95 @@ def test_status_office_and_fee_posted_to_the_steps_are_ignored(client, draft, an
     assert fresh.fee_amount == 950_000
     assert fresh.applicant_id == ani.pk
     assert fresh.reference == draft.reference
-    assert fresh.due_date > dt.date(2020, 1, 2)
+    assert fresh.due_date is None  # not the forged one: no target date before the interview
 
 
 # --- The target date ------------------------------------------------------------------------
+# It runs from the interview (biometrics taken), or from payment for a service
+# without an interview; sending sets none.
 
 
-def test_the_target_date_counts_working_days_skipping_weekends_and_holidays(draft, office_b):
-    # Thursday 2 April 2026; 4 working days for the electronic passport.
-    HolidayFactory(date=dt.date(2026, 4, 6), name="Libur nasional")  # Monday
-    HolidayFactory(date=dt.date(2026, 4, 7), name="Libur kantor B", office=office_b)  # not A's
+def interview(application: Application, at: dt.datetime) -> Application:
+    """Sent and booked a week before; interviewed at `at` (Jakarta time)."""
+    with time_machine.travel(at - dt.timedelta(days=7), tick=False):
+        advance(application, Status.SCHEDULED)
+    assert Application.objects.get(pk=application.pk).due_date is None
+    with time_machine.travel(at, tick=False):
+        workflow.transition(application, Status.INTERVIEWED, by=None)
+    return Application.objects.get(pk=application.pk)
+
+
+def test_sending_sets_no_target_date(draft):
     with time_machine.travel(dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB), tick=False):
         submit(draft)
 
+    assert Application.objects.get(pk=draft.pk).due_date is None
+
+
+def test_the_target_date_counts_working_days_skipping_weekends_and_holidays(draft, office_b):
+    # Interview on Thursday 2 April 2026; 4 working days for the electronic passport.
+    HolidayFactory(date=dt.date(2026, 4, 6), name="Libur nasional")  # Monday
+    HolidayFactory(date=dt.date(2026, 4, 7), name="Libur kantor B", office=office_b)  # not A's
+
+    fresh = interview(draft, dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB))
+
     # Fri 3 (1), Sat-Sun, Mon 6 holiday, Tue 7 (2), Wed 8 (3), Thu 9 (4).
-    assert Application.objects.get(pk=draft.pk).due_date == dt.date(2026, 4, 9)
+    assert fresh.due_date == dt.date(2026, 4, 9)
 
 
 def test_the_target_date_skips_the_offices_own_holiday(draft, office_a):
     HolidayFactory(date=dt.date(2026, 4, 7), name="Libur kantor A", office=office_a)  # Tuesday
-    with time_machine.travel(dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB), tick=False):
-        submit(draft)
+
+    fresh = interview(draft, dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB))
 
     # Fri 3 (1), Mon 6 (2), Tue 7 holiday, Wed 8 (3), Thu 9 (4).
-    assert Application.objects.get(pk=draft.pk).due_date == dt.date(2026, 4, 9)
+    assert fresh.due_date == dt.date(2026, 4, 9)
 
 
 def test_the_target_date_without_holidays_is_four_working_days_on(draft):
-    with time_machine.travel(dt.datetime(2026, 4, 3, 15, 0, tzinfo=WIB), tick=False):  # Friday
-        submit(draft)
+    fresh = interview(draft, dt.datetime(2026, 4, 3, 15, 0, tzinfo=WIB))  # Friday
 
     # Mon 6, Tue 7, Wed 8, Thu 9.
-    assert Application.objects.get(pk=draft.pk).due_date == dt.date(2026, 4, 9)
+    assert fresh.due_date == dt.date(2026, 4, 9)
 
 
 def test_the_target_date_counts_from_the_day_in_jakarta_not_utc(draft):
     # 06.30 WIB on Friday 3 April is still Thursday 2 April in UTC.
-    with time_machine.travel(dt.datetime(2026, 4, 3, 6, 30, tzinfo=WIB), tick=False):
-        submit(draft)
+    fresh = interview(draft, dt.datetime(2026, 4, 3, 6, 30, tzinfo=WIB))
 
     # From Friday: Mon 6, Tue 7, Wed 8, Thu 9 (from Thursday it would be Wed 8).
-    assert Application.objects.get(pk=draft.pk).due_date == dt.date(2026, 4, 9)
+    assert fresh.due_date == dt.date(2026, 4, 9)
+
+
+def test_the_target_date_counts_from_the_interview_not_from_sending(draft):
+    # Sent (and booked) on Friday 27 March; interviewed on Friday 3 April.
+    fresh = interview(draft, dt.datetime(2026, 4, 3, 10, 0, tzinfo=WIB))
+
+    assert fresh.submitted_at.date() == dt.date(2026, 3, 27)
+    assert fresh.due_date == dt.date(2026, 4, 9)
+
+
+def test_without_an_interview_the_target_date_counts_from_payment(ani, office_a, permit_service):
+    application = complete_draft(ani, office_a, permit_service)
+    with time_machine.travel(dt.datetime(2026, 3, 26, 10, 0, tzinfo=WIB), tick=False):
+        advance(application, Status.AWAITING_PAYMENT)
+    assert Application.objects.get(pk=application.pk).due_date is None
+
+    # Paid on Thursday 2 April; 3 working days: Fri 3, Mon 6, Tue 7.
+    with time_machine.travel(dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB), tick=False):
+        workflow.transition(application, Status.PAID, by=None)
+
+    assert permit_service.processing_days == 3
+    assert Application.objects.get(pk=application.pk).due_date == dt.date(2026, 4, 7)
+
+
+def test_paying_for_a_service_with_an_interview_sets_no_target_date(draft):
+    with time_machine.travel(dt.datetime(2026, 4, 2, 10, 0, tzinfo=WIB), tick=False):
+        advance(draft, Status.PAID)
+
+    fresh = Application.objects.get(pk=draft.pk)
+    assert fresh.status == Status.PAID
+    assert fresh.due_date is None
 
 
 # --- One draft per person per service ----------------------------------------------------------
@@ -315,6 +364,44 @@ def test_starting_twice_from_the_page_lands_on_the_same_draft(client, ani, offic
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Application.objects.filter(applicant=ani).count() == 1
+
+
+def test_starting_again_continues_the_draft_at_the_step_it_reached(client, draft, office_a):
+    assert draft.step_reached == 4
+    client.force_login(draft.applicant)
+
+    response = client.post(
+        reverse("applications:start", args=[draft.service.code]),
+        {"person": "self", "office": office_a.pk},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("applications:step", args=[draft.reference, 4])
+    assert messages_of(response) == []  # the same office: nothing to explain
+
+
+def test_starting_at_another_office_continues_the_draft_and_says_so(
+    client, draft, office_a, office_b
+):
+    Application.objects.filter(pk=draft.pk).update(step_reached=3)
+    client.force_login(draft.applicant)
+
+    response = client.post(
+        reverse("applications:start", args=[draft.service.code]),
+        {"person": "self", "office": office_b.pk},
+    )
+
+    assert response["Location"] == reverse("applications:step", args=[draft.reference, 3])
+    assert Application.objects.get(pk=draft.pk).office == office_a
+    assert Application.objects.filter(applicant=draft.applicant).count() == 1
+    assert messages_of(response) == [
+        in_language(
+            "id",
+            "You already have a draft of this application at %(office)s; it is "
+            "continued here. Cancel it first to apply at another office.",
+        )
+        % {"office": office_a.name}
+    ]
 
 
 def test_another_service_gets_its_own_draft(ani, office_a, passport_service, permit_service):

@@ -24,7 +24,7 @@ from PIL import ExifTags, Image, ImageFile
 from pypdf import PdfWriter
 
 from applications import services, uploads
-from applications.models import Application, Document, Requirement, Service
+from applications.models import Application, Document, Requirement, Service, SupersededDocument
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
 from tests.applications.conftest import advance, png_bytes
@@ -740,6 +740,7 @@ def test_replacing_a_document_deletes_the_old_file_after_commit(
     assert document.original_name == "second.jpg"
     assert not (private_root / old_name).exists()
     assert files_under(private_root) == {document.file.name}
+    assert not SupersededDocument.objects.exists()  # a draft keeps no earlier versions
 
 
 def test_a_refused_replacement_keeps_the_earlier_document(ani_client, fresh_draft, private_root):
@@ -810,7 +811,8 @@ def test_a_rejected_document_can_be_replaced_when_a_revision_is_requested(
     ani_client, revision, private_root
 ):
     requirement = requirement_of(revision, "ktp")
-    old_name = Document.objects.get(application=revision, requirement=requirement).file.name
+    old = Document.objects.get(application=revision, requirement=requirement)
+    assert not SupersededDocument.objects.exists()
 
     with committed():
         response = post_file(ani_client, revision, requirement, "ktp-jelas.png", png_bytes())
@@ -818,11 +820,23 @@ def test_a_rejected_document_can_be_replaced_when_a_revision_is_requested(
     assert response.status_code == 302
     assert response["Location"] == revision.get_absolute_url()
     document = Document.objects.get(application=revision, requirement=requirement)
+    assert document.pk == old.pk
     assert document.state == Document.State.PENDING
     assert document.rejection_reason == ""
     assert document.original_name == "ktp-jelas.png"
-    assert not (private_root / old_name).exists()
+    assert document.file.name != old.file.name
     assert (private_root / document.file.name).exists()
+    # After submission the old file is kept, even once committed: the officer decided on it.
+    assert (private_root / old.file.name).exists()
+    (earlier,) = SupersededDocument.objects.filter(document=document)
+    assert (earlier.file.name, earlier.original_name, earlier.sha256) == (
+        old.file.name,
+        old.original_name,
+        old.sha256,
+    )
+    assert earlier.state == Document.State.REJECTED
+    assert earlier.rejection_reason == "Foto KTP buram"
+    assert earlier.uploaded_at == old.uploaded_at
 
 
 def test_an_accepted_document_cannot_be_replaced_during_a_revision(

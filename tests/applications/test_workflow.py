@@ -5,13 +5,16 @@ the status."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
+import time_machine
 from django.contrib.admin.sites import site as admin_site
 from django.contrib.contenttypes.models import ContentType
 from django.forms import modelform_factory
 from django.urls import reverse
+from django.utils import timezone
 
 from applications import services, workflow
 from applications.models import Application, StatusEvent
@@ -20,6 +23,7 @@ from imigrasi.errors import ServiceError
 from notifications.models import Channel, Notification
 from tests.applications.conftest import advance
 from tests.factories import StaffFactory
+from tests.utils import in_language
 
 pytestmark = pytest.mark.django_db
 
@@ -44,6 +48,14 @@ def application(ani, office_a, passport_service) -> Application:
     """A bare draft of ani's at office A (the workflow does not look at its contents)."""
     return services.application_start(
         user=ani, service=passport_service, office=office_a, person=None
+    )
+
+
+@pytest.fixture
+def permit_application(ani, office_a, permit_service) -> Application:
+    """A bare draft of ani's for a service without an interview (visit stay permit)."""
+    return services.application_start(
+        user=ani, service=permit_service, office=office_a, person=None
     )
 
 
@@ -84,8 +96,14 @@ def unchanged(application: Application, status: str) -> bool:
     ("frm", "to", "actor"), LEGAL, ids=[f"{f}->{t}-by-{a}" for f, t, a in LEGAL]
 )
 def test_every_legal_move_succeeds_for_an_allowed_actor_and_writes_one_event(
-    application, people, frm, to, actor
+    request, people, frm, to, actor
 ):
+    # PAID → APPROVED is only for a service without an interview.
+    without_interview = (frm, to) == (Status.PAID, Status.APPROVED)
+    application = request.getfixturevalue(
+        "permit_application" if without_interview else "application"
+    )
+    assert application.service.needs_interview is not without_interview
     put_in(application, frm, resume=resume_for(frm, to))
     by = people[actor]
 
@@ -176,6 +194,49 @@ def test_the_citizen_is_not_offered_the_resubmit_targets_as_free_choices():
     offered = workflow.targets_from(Status.REVISION_REQUESTED, workflow.CITIZEN)
 
     assert offered == [Status.CANCELLED]
+
+
+# --- Approval skipping the interview ------------------------------------------------------
+
+
+def test_a_paid_passport_cannot_be_approved_before_the_interview(application, budi):
+    assert application.service.needs_interview
+    put_in(application, Status.PAID)
+
+    with pytest.raises(ServiceError) as refused:
+        workflow.transition(application, Status.APPROVED, by=budi, note="Disetujui")
+
+    assert refused.value.message == in_language(
+        "id", "This service needs an interview before it can be approved."
+    )
+    assert unchanged(application, Status.PAID)
+
+
+def test_a_paid_permit_without_an_interview_can_be_approved(permit_application, budi):
+    assert not permit_application.service.needs_interview
+    put_in(permit_application, Status.PAID)
+
+    workflow.transition(permit_application, Status.APPROVED, by=budi)
+
+    assert Application.objects.get(pk=permit_application.pk).status == Status.APPROVED
+
+
+def test_approval_is_offered_after_payment_only_without_an_interview(
+    application, permit_application
+):
+    put_in(application, Status.PAID)
+    put_in(permit_application, Status.PAID)
+
+    passport = workflow.targets_from(Status.PAID, workflow.OFFICER, application=application)
+    permit = workflow.targets_from(Status.PAID, workflow.OFFICER, application=permit_application)
+
+    assert Status.APPROVED not in passport
+    assert Status.APPROVED in permit
+    assert set(permit) - set(passport) == {Status.APPROVED}
+    # After the interview a passport can be approved.
+    assert Status.APPROVED in workflow.targets_from(
+        Status.INTERVIEWED, workflow.OFFICER, application=application
+    )
 
 
 # --- The right move, the wrong person ---------------------------------------------------
@@ -326,13 +387,81 @@ def test_a_refused_move_tells_nobody(application, budi):
 # --- Side fields ---------------------------------------------------------------------------------
 
 
-def test_sending_stamps_the_time_and_the_target_date(application, ani):
+def test_sending_stamps_the_time_but_no_target_date(application, ani):
     workflow.transition(application, Status.SUBMITTED, by=ani)
 
     fresh = Application.objects.get(pk=application.pk)
     assert fresh.submitted_at is not None
-    assert fresh.due_date is not None and fresh.due_date > fresh.submitted_at.date()
     assert application.submitted_at == fresh.submitted_at  # the caller's instance follows
+    assert fresh.due_date is None  # the target runs from the interview
+
+
+def test_the_interview_sets_the_target_date(application, budi):
+    put_in(application, Status.SCHEDULED)
+
+    workflow.transition(application, Status.INTERVIEWED, by=budi)
+
+    fresh = Application.objects.get(pk=application.pk)
+    assert fresh.due_date is not None and fresh.due_date > timezone.localdate()
+    assert fresh.due_date == application.service.due_date_from(
+        fresh.status_changed_at, office=application.office
+    )
+    assert application.due_date == fresh.due_date  # the caller's instance follows
+
+
+def test_payment_sets_the_target_date_only_without_an_interview(application, permit_application):
+    for each in (application, permit_application):
+        put_in(each, Status.AWAITING_PAYMENT)
+        workflow.transition(each, Status.PAID, by=None)
+
+    assert Application.objects.get(pk=application.pk).due_date is None
+    fresh = Application.objects.get(pk=permit_application.pk)
+    assert fresh.due_date == permit_application.service.due_date_from(
+        fresh.status_changed_at, office=permit_application.office
+    )
+
+
+def test_a_second_interview_after_a_revision_keeps_the_first_target_date(application, budi, ani):
+    put_in(application, Status.SCHEDULED)
+    with time_machine.travel(dt.datetime(2026, 4, 2, 3, 0, tzinfo=dt.UTC), tick=False):
+        workflow.transition(application, Status.INTERVIEWED, by=budi)
+    first = Application.objects.get(pk=application.pk).due_date
+    workflow.transition(application, Status.REVISION_REQUESTED, by=budi, note="Foto buram")
+
+    with time_machine.travel(dt.datetime(2026, 4, 20, 3, 0, tzinfo=dt.UTC), tick=False):
+        workflow.transition(application, Status.INTERVIEWED, by=ani)
+
+    assert first == dt.date(2026, 4, 8)
+    assert Application.objects.get(pk=application.pk).due_date == first
+
+
+OVERDUE_WHEN_PAST_TARGET = [
+    (Status.INTERVIEWED, True),
+    (Status.APPROVED, True),
+    (Status.READY, False),  # the document is made: nothing is late any more
+    (Status.COMPLETED, False),
+]
+
+
+@pytest.mark.parametrize(("status", "overdue"), OVERDUE_WHEN_PAST_TARGET)
+def test_the_overdue_list_leaves_out_ready_applications(application, status, overdue):
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    Application.objects.filter(pk=application.pk).update(due_date=yesterday)
+    put_in(application, status)
+
+    assert Application.objects.overdue().filter(pk=application.pk).exists() is overdue
+
+
+@pytest.mark.parametrize(
+    ("status", "overdue"),
+    [pytest.param(status, overdue) for status, overdue in OVERDUE_WHEN_PAST_TARGET],
+)
+def test_is_overdue_agrees_with_the_overdue_list(application, status, overdue):
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    Application.objects.filter(pk=application.pk).update(due_date=yesterday)
+    put_in(application, status)
+
+    assert application.is_overdue is overdue
 
 
 def test_ready_and_final_moves_stamp_their_times(application, budi, ani):
