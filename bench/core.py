@@ -184,14 +184,14 @@ class Context:
             f.write(line + "\n")
 
     # --- the project --------------------------------------------------------
-    def manage(self, *args: str, timeout: float = 300) -> str:
-        """Run a manage.py command with the bench environment; raise on failure."""
+    def manage(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
+        """Run a manage.py command with the bench environment (or `env`); raise on failure."""
         command = [sys.executable, "manage.py", *args]
         try:
             done = subprocess.run(
                 command,
                 cwd=BASE_DIR,
-                env=self.env,
+                env=self.env if env is None else env,
                 capture_output=True,
                 text=True,
                 timeout=timeout,
@@ -218,11 +218,18 @@ class Context:
         self._prepared = True
 
     @contextmanager
-    def server(self, workers: int | None = None) -> Iterator[Gunicorn]:
-        """gunicorn serving the project on a free port of 127.0.0.1, stopped on exit."""
+    def server(
+        self, workers: int | None = None, *, env: dict[str, str] | None = None
+    ) -> Iterator[Gunicorn]:
+        """gunicorn serving the project on a free port of 127.0.0.1, stopped on exit.
+
+        With `env` (a group's own database, say) the caller has prepared that
+        database and collected the static files; otherwise `prepare()` runs.
+        """
         from bench.server import Gunicorn
 
-        self.prepare()
+        if env is None:
+            self.prepare()
         self.common.pop("cpu_other_pct", None)  # from an earlier server of this run
         busy = cpu.busy_percent()
         if busy is not None:
@@ -230,7 +237,7 @@ class Context:
             if busy > BUSY_WARNING_PCT:
                 log(f"the machine is busy: {busy:.0f} % of the CPU in use before the bench")
         gunicorn = Gunicorn(
-            env=self.env,
+            env=self.env if env is None else env,
             workers=workers or self.options.workers,
             log_path=self.output.parent / "gunicorn.log",
         )

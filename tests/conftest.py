@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import translation
 
 from offices import roles
 from tests.factories import OfficeFactory, StaffFactory, UserFactory
@@ -37,9 +38,13 @@ def _static_root_exists():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Each test starts with an empty cache (each xdist worker has its own Redis db)."""
+    """Each test starts with an empty cache (each xdist worker has its own Redis db)
+    and in the default language: a request leaves its language active in the
+    thread, and code run outside a request would otherwise inherit it."""
     cache.clear()
+    translation.activate(django_settings.LANGUAGE_CODE)
     yield
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -100,7 +100,7 @@ def test_a_document_the_officer_refused_counts_as_missing(draft):
 
 def test_the_check_page_lists_the_missing_document_when_sending(client, draft, ani):
     ktp = draft.documents.get(requirement__code="ktp")
-    name = ktp.requirement.name
+    name = ktp.requirement.name_id  # ani reads Indonesian, whatever this process has active
     ktp.delete()
     client.force_login(ani)
 
