@@ -27,9 +27,9 @@ def officer_can_act(user, application) -> bool:
 
 def application_for_citizen(user, reference: str, *, lock: bool = False) -> Application:
     """The citizen's own application, or 404: other people's objects do not exist."""
-    queryset = Application.objects.select_related("service", "office")
+    queryset = Application.objects.select_related("service", "office", "receipt")
     if lock:
-        queryset = queryset.select_for_update()
+        queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(reference=reference, applicant=user)
     except Application.DoesNotExist:

@@ -6,3 +6,6 @@ class ApplicationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "applications"
     verbose_name = _("Applications")
+
+    def ready(self) -> None:
+        from applications import pagecache  # noqa: F401  (connects the cache-dropping signals)

@@ -549,7 +549,7 @@ class Document(models.Model):
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
-        ordering = ["application", "requirement__ordering", "pk"]
+        ordering = ["application_id", "requirement__ordering", "pk"]
         verbose_name = _("document")
         verbose_name_plural = _("documents")
         constraints = [

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from applications import workflow
+from applications import pagecache, workflow
 from applications.access import officer_can_act
 from applications.models import Application, Document
 from applications.workflow import Status
@@ -58,6 +58,8 @@ def document_review(*, document: Document, by, accept: bool, reason: str = "") -
     locked.reviewed_by = by
     locked.reviewed_at = timezone.now()
     locked.save()
+    # Pages cached per application state are keyed on updated_at.
+    pagecache.touch(locked.application_id)
     return locked
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import pii
-from applications import uploads, workflow
+from applications import pagecache, uploads, workflow
 from applications.models import (
     NIK_PURPOSE,
     Application,
@@ -304,6 +304,8 @@ def document_upload(*, application: Application, requirement: Requirement, uploa
                 uploaded = locked.documents.count()
                 if uploaded >= locked.service.requirements.count():
                     Application.objects.filter(pk=locked.pk).update(step_reached=4)
+            # Pages cached per application state are keyed on updated_at.
+            pagecache.touch(locked.pk)
             if old_file:
                 transaction.on_commit(lambda: default_storage.delete(old_file))
     except BaseException:
@@ -455,7 +457,8 @@ def uncollected_flag(*, days: int = 30) -> int:
         with transaction.atomic():
             updated = Application.objects.filter(
                 pk=application.pk, uncollected_flagged_at__isnull=True
-            ).update(uncollected_flagged_at=timezone.now())
+            ).update(uncollected_flagged_at=timezone.now(), updated_at=timezone.now())
+            pagecache.forget(application)
             if not updated:
                 continue
             officers = StaffMembership.objects.filter(

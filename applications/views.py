@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from applications import explain, forms, services, workflow
+from applications import explain, forms, pagecache, services, workflow
 from applications.access import application_for_citizen, document_for
 from applications.models import Application, Person, Requirement, Service, StatusEvent
 from applications.workflow import Status
@@ -208,6 +208,7 @@ def _step_documents(request, application, bound=None, status=200):
             messages.error(request, _("Upload every required document first."))
         else:
             Application.objects.filter(pk=application.pk, step_reached__lt=4).update(step_reached=4)
+            pagecache.touch(application.pk)
             return redirect("applications:step", application.reference, 4)
     return render(
         request,
@@ -305,7 +306,26 @@ def dashboard(request):
 
 @login_required
 def application_detail(request, reference: str, bound=None, status=200, upload_error=""):
-    application = application_for_citizen(request.user, reference)
+    fresh = bool(bound or upload_error)
+    state = None if fresh else pagecache.state_for(request.user.pk, reference)
+    application = None
+    if state is None:
+        application = application_for_citizen(request.user, reference)
+        state = pagecache.remember_state(application)
+    key = None if fresh else pagecache.page_key(request, state)
+    if key:
+        cached = pagecache.get_page(key)
+        if cached is not None:
+            return HttpResponse(cached)
+    if application is None:
+        application = application_for_citizen(request.user, reference)
+    response = _render_detail(request, application, bound, status, upload_error)
+    if key and response.status_code == 200:
+        pagecache.set_page(key, response.content)
+    return response
+
+
+def _render_detail(request, application, bound, status, upload_error):
     events = list(StatusEvent.objects.filter(application=application).order_by("at", "pk"))
     documents = application.documents.select_related("requirement")
     can_cancel = Status.CANCELLED in workflow.targets_from(application.status, workflow.CITIZEN)

@@ -147,7 +147,7 @@ if REDIS_URL and RUNNING_TESTS and env.str("PYTEST_XDIST_WORKER", default=""):
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "imigrasi.cache.ReusingRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="imigrasi"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -267,6 +267,14 @@ if RUNNING_TESTS:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=12 * 3600)
+# With Redis (shared by every process) sessions are read from the cache and
+# written through to the database; a per-process memory cache could keep a
+# logged-out session alive in another process, so without Redis: database.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -185,10 +185,14 @@ def enqueue(notification_id: int, *, countdown: int | None = None) -> bool:
 
 def mark_read(*, user, notification_ids: list[int] | None = None) -> int:
     """Mark the person's portal notifications read (all of them without ids)."""
+    from notifications import unread
+
     rows = Notification.objects.for_portal(user).unread()
     if notification_ids is not None:
         rows = rows.filter(pk__in=notification_ids)
-    return rows.update(read_at=timezone.now())
+    updated = rows.update(read_at=timezone.now())
+    unread.forget(user.pk)
+    return updated
 
 
 RESENDABLE = (Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE, Status.PERMANENT_FAILURE)

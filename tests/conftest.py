@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.db import connections
 from django.test import override_settings
 from django.utils import translation
+from pytest_django.plugin import blocking_manager_key
 
 from offices import roles
 from tests.factories import OfficeFactory, StaffFactory, UserFactory
@@ -28,6 +30,30 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_pg)
         if "redis" in item.keywords and not (HAS_REDIS and django_settings.REDIS_URL):
             item.add_marker(skip_redis)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Put back the migrated rows that a transactional test's flush removed.
+
+    Tests that need committed rows (`transaction=True`: the Celery worker
+    and concurrency tests) end with a flush that empties every table,
+    including what data migrations wrote (role groups, the service
+    catalogue): later tests on the same xdist worker would miss them. Such
+    tests are marked `serialized_rollback=True`, so the database was
+    serialized after migrating; it is reloaded here.
+    """
+    try:
+        return (yield)
+    finally:
+        marker = item.get_closest_marker("django_db")
+        # Without a next test, the session's fixtures (the test database) are gone too.
+        if nextitem is not None and marker is not None and marker.kwargs.get("serialized_rollback"):
+            with item.config.stash[blocking_manager_key].unblock():
+                for connection in connections.all():
+                    contents = getattr(connection, "_test_serialized_contents", None)
+                    if contents:
+                        connection.creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture(scope="session", autouse=True)

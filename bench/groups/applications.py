@@ -130,6 +130,8 @@ def _environment(ctx: Context) -> tuple[dict[str, str], Database]:
     env["DATABASE_URL"] = _database_url(env)
     # One client address makes every status check: the per-IP limit must not answer 429.
     env["STATUS_CHECK_LIMIT"] = "100000000"
+    # As in production: Redis for the cache and sessions (a database of its own).
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     database = Database.from_env(env)
     if database.vendor != "postgresql":
         raise BenchError(f"the applications group needs PostgreSQL, not {database.url}")
@@ -420,11 +422,20 @@ def _serve_and_load(ctx: Context, env: dict[str, str], measured: dict) -> None:
 
 def _pages(server: Gunicorn, measured: dict) -> list[Page]:
     session_cookie = measured["session_cookie_name"]
+    cookie, token = _csrf(server, measured["csrf_cookie_name"])
+    # A browser that has opened any page of the portal holds the CSRF cookie too.
     status_requests = tuple(
-        ("GET", item["path"], {"Cookie": f"{session_cookie}={item['session_key']}"}, None)
+        (
+            "GET",
+            item["path"],
+            {
+                "Cookie": f"{session_cookie}={item['session_key']}; "
+                f"{measured['csrf_cookie_name']}={cookie}"
+            },
+            None,
+        )
         for item in measured["status_pages"]
     )
-    cookie, token = _csrf(server, measured["csrf_cookie_name"])
     check_requests = tuple(
         (
             "POST",

@@ -14,9 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from django.db import connections
 from django.utils import timezone
-from pytest_django.plugin import blocking_manager_key
 
 from accounts.models import User
 from notifications import events, services
@@ -72,29 +70,6 @@ TEMPLATES = {
     # --- security code by SMS
     f"sms/{SECURITY_SMS_EVENT}.id.txt": "Kode Imigrasi: {{ code }}",
 }
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """Put back the migrated rows that a transactional test's flush removed.
-
-    The worker tests need committed rows (`transaction=True`), and the flush
-    that ends them empties every table, including what data migrations
-    wrote (the officer role groups): later tests on the same xdist worker
-    would miss them. Such tests are marked `serialized_rollback=True`, so
-    the database was serialized after migrating; it is reloaded here.
-    """
-    try:
-        return (yield)
-    finally:
-        marker = item.get_closest_marker("django_db")
-        # Without a next test, the session's fixtures (the test database) are gone too.
-        if nextitem is not None and marker is not None and marker.kwargs.get("serialized_rollback"):
-            with item.config.stash[blocking_manager_key].unblock():
-                for connection in connections.all():
-                    contents = getattr(connection, "_test_serialized_contents", None)
-                    if contents:
-                        connection.creation.deserialize_db_from_string(contents)
 
 
 @pytest.fixture(autouse=True)
