@@ -7,3 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        # Connects the signal that drops a cached user on every save, in every
+        # process, before any request could have cached one elsewhere.
+        from accounts import backends  # noqa: F401

@@ -30,8 +30,13 @@ def _state_key(user_id: int, reference: str) -> str:
     return f"applications:state:{user_id}:{reference}"
 
 
-def state_for(user_id: int, reference: str) -> tuple | None:
-    return cache.get(_state_key(user_id, reference))
+def state_for(user_id: int, reference: str) -> tuple[tuple | None, int | None]:
+    """(cached state, cached bell count), read from the cache in one round trip."""
+    from notifications import unread
+
+    state_key, bell_key = _state_key(user_id, reference), unread.key(user_id)
+    found = cache.get_many([state_key, bell_key])
+    return found.get(state_key), found.get(bell_key)
 
 
 def remember_state(application) -> tuple:
@@ -65,7 +70,7 @@ def touch(application_id: int) -> None:
         _drop(_state_key(values["applicant_id"], values["reference"]))
 
 
-def page_key(request, state: tuple) -> str | None:
+def page_key(request, state: tuple, *, bell: int | None = None) -> str | None:
     """None when the page must be rendered fresh (messages waiting, no CSRF cookie yet)."""
     from django.contrib.messages import get_messages
 
@@ -79,7 +84,7 @@ def page_key(request, state: tuple) -> str | None:
         *state,
         timezone.localdate().isoformat(),
         request.LANGUAGE_CODE,
-        unread.count_for(request.user),
+        unread.count_for(request.user, cached=bell),
         hashlib.sha256(secret.encode()).hexdigest()[:16],
     ]
     return "applications:page:" + ":".join(str(p) for p in parts)

@@ -307,12 +307,12 @@ def dashboard(request):
 @login_required
 def application_detail(request, reference: str, bound=None, status=200, upload_error=""):
     fresh = bool(bound or upload_error)
-    state = None if fresh else pagecache.state_for(request.user.pk, reference)
+    state, bell = (None, None) if fresh else pagecache.state_for(request.user.pk, reference)
     application = None
     if state is None:
         application = application_for_citizen(request.user, reference)
         state = pagecache.remember_state(application)
-    key = None if fresh else pagecache.page_key(request, state)
+    key = None if fresh else pagecache.page_key(request, state, bell=bell)
     if key:
         cached = pagecache.get_page(key)
         if cached is not None:

@@ -16,20 +16,21 @@ from notifications.models import Channel, Notification
 TIMEOUT_SECONDS = 3600
 
 
-def _key(user_id: int) -> str:
+def key(user_id: int) -> str:
     return f"notifications:unread:{user_id}"
 
 
-def count_for(user) -> int:
-    count = cache.get(_key(user.pk))
+def count_for(user, *, cached: int | None = None) -> int:
+    """The person's unread count; `cached` is a value already read from the cache."""
+    count = cached if cached is not None else cache.get(key(user.pk))
     if count is None:
         count = Notification.objects.for_portal(user).unread().count()
-        cache.set(_key(user.pk), count, TIMEOUT_SECONDS)
+        cache.set(key(user.pk), count, TIMEOUT_SECONDS)
     return count
 
 
 def forget(user_id: int) -> None:
-    cache.delete(_key(user_id))
+    cache.delete(key(user_id))
 
 
 @receiver([post_save, post_delete], sender=Notification)
