@@ -13,6 +13,24 @@ from accounts import identity, pii
 NIK_PURPOSE = "nik"
 
 
+class EncryptedNikMixin:
+    """The NIK as Fernet ciphertext (`nik_encrypted`) plus its blind index (`nik_index`)."""
+
+    @property
+    def nik(self) -> str:
+        """The NIK in clear; callers showing it in full must hold the permission."""
+        return pii.decrypt(self.nik_encrypted) if self.nik_encrypted else ""
+
+    @property
+    def nik_masked(self) -> str:
+        return identity.mask_nik(self.nik) if self.nik_encrypted else ""
+
+    def set_nik(self, nik: str) -> None:
+        nik = identity.normalise_nik(nik)
+        self.nik_encrypted = pii.encrypt(nik)
+        self.nik_index = pii.blind_index(nik, purpose=NIK_PURPOSE)
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -47,7 +65,7 @@ class UserManager(BaseUserManager):
         return self._create(email, password, **fields)
 
 
-class User(AbstractBaseUser, PermissionsMixin):
+class User(EncryptedNikMixin, AbstractBaseUser, PermissionsMixin):
     """A person who logs in with an email address: citizen (pemohon) or staff."""
 
     class Sex(models.TextChoices):
@@ -113,20 +131,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
-
-    @property
-    def nik(self) -> str:
-        """The NIK in clear; callers showing it in full must hold the permission."""
-        return pii.decrypt(self.nik_encrypted) if self.nik_encrypted else ""
-
-    @property
-    def nik_masked(self) -> str:
-        return identity.mask_nik(self.nik) if self.nik_encrypted else ""
-
-    def set_nik(self, nik: str) -> None:
-        nik = identity.normalise_nik(nik)
-        self.nik_encrypted = pii.encrypt(nik)
-        self.nik_index = pii.blind_index(nik, purpose=NIK_PURPOSE)
 
     @property
     def is_email_verified(self) -> bool:

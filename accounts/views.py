@@ -14,18 +14,7 @@ from django.views.i18n import set_language as django_set_language
 from accounts import forms, services
 from accounts.models import PhoneVerification
 from accounts.services import VerificationResult
-from imigrasi.errors import ServiceError
-
-
-def _add_service_error(form, error: ServiceError | ValidationError) -> None:
-    """Show a service's refusal next to the field it concerns, else above the form."""
-    if isinstance(error, ServiceError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    elif hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
+from imigrasi.errors import ServiceError, add_to_form
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,7 +37,7 @@ def register(request):
                 preferred_language=request.LANGUAGE_CODE,
             )
         except (ServiceError, ValidationError) as error:
-            _add_service_error(form, error)
+            add_to_form(form, error)
         else:
             request.session["registered_email"] = data["email"]
             return redirect("accounts:register_done")
@@ -117,7 +106,7 @@ def profile(request):
         try:
             services.profile_update(user=user, **form.cleaned_data)
         except (ServiceError, ValidationError) as error:
-            _add_service_error(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("Your profile has been saved."))
             return redirect("accounts:profile")
@@ -136,7 +125,7 @@ def email_change(request):
                 user=request.user, new_email=form.cleaned_data["new_email"]
             )
         except ServiceError as error:
-            _add_service_error(form, error)
+            add_to_form(form, error)
         else:
             messages.info(
                 request,
@@ -166,7 +155,7 @@ def phone_verify(request):
         try:
             services.phone_verification_confirm(user=request.user, code=form.cleaned_data["code"])
         except ServiceError as error:
-            _add_service_error(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("Your mobile number is verified."))
             return redirect("accounts:profile")

@@ -87,11 +87,7 @@ class ServiceAdmin(admin.ModelAdmin):
     @admin.display(description=_("fee today"))
     def fee_today(self, service):
         today = timezone.localdate()
-        rows = [
-            t
-            for t in service.tariffs.all()
-            if t.valid_from <= today and (t.valid_to is None or t.valid_to >= today)
-        ]
+        rows = [t for t in service.tariffs.all() if t.in_force_on(today)]
         if not rows:
             return "–"
         return "Rp " + f"{sum(t.amount for t in rows):,}".replace(",", ".")

@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts import identity, pii
-from accounts.models import User
+
+# One blind index for every NIK: an officer's search finds accounts and applicants alike.
+from accounts.models import NIK_PURPOSE, EncryptedNikMixin, User  # noqa: F401
 from applications.workflow import Status
 
-NIK_PURPOSE = "nik"  # same blind index as accounts.User: an officer's NIK search finds both
 PASSPORT_PURPOSE = "passport"
 
 
@@ -193,6 +194,10 @@ class Tariff(models.Model):
     def label(self) -> str:
         return _in_language(self, "label")
 
+    def in_force_on(self, day: dt.date) -> bool:
+        """As `Tariff.objects.valid_on`, for rows already loaded (prefetched)."""
+        return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
+
 
 class Requirement(models.Model):
     """A document a service asks for, with the file types and size it accepts."""
@@ -251,7 +256,7 @@ class Requirement(models.Model):
         return ", ".join(t.upper() for t in self.types)
 
 
-class Person(models.Model):
+class Person(EncryptedNikMixin, models.Model):
     """Someone an account applies for: the account holder or a family member (max 5)."""
 
     MAX_FAMILY = 5
@@ -302,19 +307,6 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
-    @property
-    def nik(self) -> str:
-        return pii.decrypt(self.nik_encrypted) if self.nik_encrypted else ""
-
-    @property
-    def nik_masked(self) -> str:
-        return identity.mask_nik(self.nik) if self.nik_encrypted else ""
-
-    def set_nik(self, nik: str) -> None:
-        nik = identity.normalise_nik(nik)
-        self.nik_encrypted = pii.encrypt(nik)
-        self.nik_index = pii.blind_index(nik, purpose=NIK_PURPOSE)
-
 
 class ApplicationQuerySet(models.QuerySet):
     def for_applicant(self, user):
@@ -339,7 +331,7 @@ class ApplicationQuerySet(models.QuerySet):
         return self.open().exclude(status=Status.READY).filter(due_date__lt=timezone.localdate())
 
 
-class Application(models.Model):
+class Application(EncryptedNikMixin, models.Model):
     class TravelPurpose(models.TextChoices):
         TOURISM = "tourism", _("Tourism")
         WORK = "work", _("Work")
@@ -448,19 +440,6 @@ class Application(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("applications:detail", args=[self.reference])
-
-    @property
-    def nik(self) -> str:
-        return pii.decrypt(self.nik_encrypted) if self.nik_encrypted else ""
-
-    @property
-    def nik_masked(self) -> str:
-        return identity.mask_nik(self.nik) if self.nik_encrypted else ""
-
-    def set_nik(self, nik: str) -> None:
-        nik = identity.normalise_nik(nik)
-        self.nik_encrypted = pii.encrypt(nik)
-        self.nik_index = pii.blind_index(nik, purpose=NIK_PURPOSE)
 
     def check_nik(self) -> None:
         """Refresh `nik_mismatch` from the NIK, birth date and sex now on the application."""

@@ -19,7 +19,7 @@ from applications import explain, forms, pagecache, services, workflow
 from applications.access import application_for_citizen, document_for
 from applications.models import Application, Person, Requirement, Service, StatusEvent
 from applications.workflow import Status
-from imigrasi.errors import ServiceError
+from imigrasi.errors import ServiceError, add_to_form
 
 # Lazy: translated per request, in the visitor's language.
 STEPS = [
@@ -28,16 +28,6 @@ STEPS = [
     (3, gettext_lazy("Documents")),
     (4, gettext_lazy("Check and send")),
 ]
-
-
-def _form_error(form, error: ServiceError | ValidationError) -> None:
-    if isinstance(error, ServiceError):
-        form.add_error(error.field if error.field in form.fields else None, error.message)
-    elif hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 # --- Catalogue ----------------------------------------------------------------
@@ -49,17 +39,13 @@ def catalogue(request):
     groups = []
     for value, label in Service.Category.choices:
         items = [
-            (s, sum(t.amount for t in s.tariffs.all() if _in_force(t, today)))
+            (s, sum(t.amount for t in s.tariffs.all() if t.in_force_on(today)))
             for s in services_
             if s.category == value
         ]
         if items:
             groups.append((label, items))
     return render(request, "applications/catalogue.html", {"groups": groups})
-
-
-def _in_force(tariff, day) -> bool:
-    return tariff.valid_from <= day and (tariff.valid_to is None or tariff.valid_to >= day)
 
 
 def service_detail(request, code: str):
@@ -95,7 +81,7 @@ def start(request, code: str):
                 person=form.cleaned_data["person"],
             )
         except ServiceError as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             if application.office_id != form.cleaned_data["office"].pk:
                 messages.info(
@@ -156,7 +142,7 @@ def _step_applicant(request, application):
         try:
             services.application_save_applicant(application=application, data=form.cleaned_data)
         except ServiceError as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             return _after_save(request, application, 1)
     return render(
@@ -174,7 +160,7 @@ def _step_details(request, application):
         try:
             services.application_save_details(application=application, data=form.cleaned_data)
         except ServiceError as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             return _after_save(request, application, 2)
     return render(
@@ -260,7 +246,7 @@ def _step_review(request, application):
                 declaration=form.cleaned_data["declaration"],
             )
         except ServiceError as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             if sent:
                 messages.success(
@@ -400,7 +386,7 @@ def delivery(request, reference: str):
                 address=form.cleaned_data["delivery_address"],
             )
         except ServiceError as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("Your choice is saved."))
             return redirect(application)
@@ -491,7 +477,7 @@ def family_edit(request, person_id: int | None = None):
             with transaction.atomic():
                 services.person_save(owner=request.user, data=form.cleaned_data, person=person)
         except (ServiceError, ValidationError) as error:
-            _form_error(form, error)
+            add_to_form(form, error)
         else:
             messages.success(request, _("Saved."))
             target = request.POST.get("next", "")
