@@ -29,7 +29,7 @@ MEANING = {
 NEXT_STEP = {
     Status.DRAFT: _("Complete the four steps and send the application."),
     Status.SUBMITTED: _(
-        "Nothing for now. You will get a billing code by email and SMS once it is checked."
+        "Nothing for now. The billing code follows by email and SMS within minutes."
     ),
     Status.REVISION_REQUESTED: _(
         "Read the officer's note, replace the documents marked below and send it back."

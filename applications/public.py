@@ -72,21 +72,16 @@ def status_check(request):
 
 
 def verify(request, token: str):
-    """The page a receipt's QR code opens: genuine or not, and what it certifies."""
+    """The page a PDF's QR code opens: genuine or not, and what it certifies."""
     found = verification.read_token(token)
-    application = None
-    kind = ""
-    if found and found[0] == "receipt":
-        kind, reference = found
-        application = (
-            Application.objects.select_related("service", "office", "receipt")
-            .filter(reference=reference, submitted_at__isnull=False, receipt__isnull=False)
-            .first()
-        )
+    kind, reference = found if found else ("", "")
+    context = verification.lookup(kind, reference) if found else None
+    application = context["application"] if context else None
     context = {
+        **(context or {}),
         "valid": application is not None,
         "application": application,
-        "kind": kind,
+        "kind": kind if application else "",
         "masked_name": mask_name(application.full_name) if application else "",
     }
     return render(request, "applications/verify.html", context, status=200 if application else 404)

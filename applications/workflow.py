@@ -78,6 +78,8 @@ FINAL = frozenset({S.COMPLETED, S.REJECTED, S.CANCELLED})
 OPEN = frozenset(set(Status.values) - FINAL - {S.DRAFT, S.EXPIRED})
 # Moves that need the officer to say why (shown to the citizen).
 NOTE_REQUIRED = frozenset({S.REVISION_REQUESTED, S.REJECTED})
+# Moves whose email is the PDF receipt, sent by the task that renders it.
+EMAIL_WITH_RECEIPT = frozenset({S.SUBMITTED, S.PAID})
 
 
 def targets_from(status: str, actor: str, *, application=None) -> list[str]:
@@ -110,15 +112,18 @@ def actor_of(application, user) -> str:
     return ""
 
 
-def transition(application, to: str, *, by=None, note: str = ""):
+def transition(application, to: str, *, by=None, note: str = "", context: dict | None = None):
     """Move `application` to `to` and return the `StatusEvent`.
 
     Raises ServiceError when the move is not legal from the current status
     (read under a row lock, so two officers clicking at once produce one
     event and one clear refusal), when `by` may not make it, or when a
-    reason is required and missing.
+    reason is required and missing. `context` adds to what the applicant's
+    message can say (payments pass the bill). Other apps follow moves through
+    the `status_changed` signal, sent inside the transaction.
     """
     from applications.models import Application, StatusEvent
+    from applications.signals import status_changed
 
     to = Status(to)
     note = (note or "").strip()[:2000]
@@ -158,7 +163,8 @@ def transition(application, to: str, *, by=None, note: str = ""):
             note=note,
             at=now,
         )
-        _tell_applicant(locked, event)
+        _tell_applicant(locked, event, context or {})
+        status_changed.send(sender=Application, application=locked, event=event)
     # The caller's instance follows the database.
     for field in ("status", "status_changed_at", "resume_status", "submitted_at", "ready_at"):
         setattr(application, field, getattr(locked, field))
@@ -185,16 +191,16 @@ def _apply_side_fields(application, current: str, to: str, now: dt.datetime) -> 
         application.completed_at = now
 
 
-def _tell_applicant(application, event) -> None:
+def _tell_applicant(application, event, extra: dict) -> None:
     from django.conf import settings
 
     from applications import explain
     from notifications.models import Channel
     from notifications.services import notify
 
-    # On submission the email is the receipt message (PDF attached, sent by
-    # the rendering task); SMS and the portal say it at once.
-    channels = (Channel.SMS, Channel.PORTAL) if event.to_status == S.SUBMITTED else None
+    # On submission and payment the email is the receipt message (PDF
+    # attached, sent by the rendering task); SMS and the portal say it at once.
+    channels = (Channel.SMS, Channel.PORTAL) if event.to_status in EMAIL_WITH_RECEIPT else None
     notify(
         application.applicant,
         "application.status_changed",
@@ -207,6 +213,7 @@ def _tell_applicant(application, event) -> None:
             "meaning": explain.MEANING[event.to_status],
             "next_step": explain.NEXT_STEP[event.to_status],
             "link": settings.SITE_URL + application.get_absolute_url(),
+            **extra,
         },
         related=event,
         channels=channels,

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "offices",
     "notifications",
     "applications",
+    "payments",
 ]
 
 MIDDLEWARE = [
@@ -187,7 +188,39 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "applications.tasks.flag_uncollected",
         "schedule": 6 * 3600.0,
     },
+    # Bills a lost task did not issue, and unpaid bills past expiry.
+    "payments-issue": {"task": "payments.tasks.issue_missing_bills", "schedule": 120.0},
+    "payments-expire": {"task": "payments.tasks.expire_bills", "schedule": 300.0},
+    # Ask the gateway about unpaid bills: recovers lost webhooks.
+    "payments-reconcile": {"task": "payments.tasks.reconcile_payments", "schedule": 900.0},
+    "payments-receipts": {"task": "payments.tasks.sweep_payment_receipts", "schedule": 300.0},
+    # A billing code that runs out within a day: remind the citizen once.
+    "payments-remind": {"task": "payments.tasks.remind_unpaid", "schedule": 3600.0},
 }
+
+# --- Payments -------------------------------------------------------------
+# sandbox: the built-in gateway (its pages are part of the portal, for `make
+# run` and tests); midtrans: the Midtrans-style adapter.
+PAYMENT_GATEWAY = env.str("PAYMENT_GATEWAY", default="sandbox")
+if PAYMENT_GATEWAY not in {"sandbox", "midtrans"}:
+    raise ImproperlyConfigured("PAYMENT_GATEWAY must be sandbox or midtrans.")
+# Kode billing validity: 7 days by default (the national app's 2 hours is a top complaint).
+BILL_VALIDITY_HOURS = env.int("BILL_VALIDITY_HOURS", default=168)
+# After a bill expires, a new one may be asked for once, within this many days.
+BILL_REISSUE_DAYS = env.int("BILL_REISSUE_DAYS", default=7)
+# The sandbox signs its webhooks with this key (HMAC-SHA256 over "timestamp.body").
+SANDBOX_WEBHOOK_SECRET = (
+    _secret("SANDBOX_WEBHOOK_SECRET", devkeys.new_secret_key)
+    if PAYMENT_GATEWAY == "sandbox"
+    else ""
+)
+# Where the sandbox delivers its webhooks; defaults to this portal's own address.
+SANDBOX_WEBHOOK_URL = _env_str("SANDBOX_WEBHOOK_URL", "")
+MIDTRANS_SERVER_KEY = _env_str("MIDTRANS_SERVER_KEY", "")
+MIDTRANS_API_URL = _env_str("MIDTRANS_API_URL", "https://api.sandbox.midtrans.com")
+if PAYMENT_GATEWAY == "midtrans" and not MIDTRANS_SERVER_KEY:
+    raise ImproperlyConfigured("PAYMENT_GATEWAY=midtrans needs MIDTRANS_SERVER_KEY.")
+WEBHOOK_TOLERANCE_SECONDS = 300
 
 # --- Email ----------------------------------------------------------------
 # EMAIL_URL (e.g. smtp+tls://user:pass@host:587) becomes Django 6.1's MAILERS.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("akun/", include("accounts.urls")),
     path("", include("applications.urls")),
+    path("", include("payments.urls")),
     path("cek-status/", public.status_check, name="status_check"),
     path("cek-dokumen/<str:token>/", public.verify, name="verify"),
     path("notifikasi/", include("notifications.urls")),

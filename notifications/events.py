@@ -22,6 +22,12 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "application.status_changed": (STATUS, (Channel.EMAIL, Channel.SMS, Channel.PORTAL)),
     # The application receipt PDF, attached.
     "application.submitted": (STATUS, (Channel.EMAIL,)),
+    # The payment receipt PDF (bukti pembayaran), attached.
+    "payment.paid": (STATUS, (Channel.EMAIL,)),
+    # An unpaid billing code runs out within a day.
+    "payment.reminder": (REMINDER, (Channel.EMAIL, Channel.SMS)),
+    # Money given back, with the officer's reason.
+    "payment.refunded": (STATUS, (Channel.EMAIL, Channel.PORTAL)),
     # To officers: a document ready for 30 days has not been collected.
     "application.uncollected": (STATUS, (Channel.PORTAL,)),
 }

@@ -24,6 +24,11 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "applications.view_service",
         "applications.view_tariff",
         "applications.view_requirement",
+        "payments.view_bill",
+        "payments.view_payment",
+        "payments.view_refund",
+        "payments.view_webhookevent",
+        "payments.record_payment",
     ],
     SUPERVISOR: [
         "offices.view_office",
@@ -49,6 +54,12 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "applications.view_requirement",
         "applications.add_requirement",
         "applications.change_requirement",
+        "payments.view_bill",
+        "payments.view_payment",
+        "payments.view_refund",
+        "payments.view_webhookevent",
+        "payments.record_payment",
+        "payments.record_refund",
     ],
 }
 

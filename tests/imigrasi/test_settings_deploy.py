@@ -19,7 +19,7 @@ from django.conf import settings
 # Variables of the test process that must not leak into a "production" run.
 LEAKY = ("PYTEST", "DEBUG", "DEV_KEYS", "SECRET_KEY", "PII_", "DATABASE_URL", "REDIS_URL",
          "CELERY_", "ALLOWED_HOSTS", "EMAIL_", "SITE_URL", "VAR_DIR", "SECURE_", "SESSION_",
-         "DJANGO_SETTINGS_MODULE")  # fmt: skip
+         "DJANGO_SETTINGS_MODULE", "PAYMENT_", "SANDBOX_", "MIDTRANS_")  # fmt: skip
 
 
 @pytest.fixture
@@ -36,6 +36,10 @@ def production_env(tmp_path) -> dict[str, str]:
         VAR_DIR=str(tmp_path / "var"),
         # Django 6.1's mail.E001 rightly refuses the console backend under --deploy.
         EMAIL_URL="smtp+tls://portal:rahasia@smtp.imigrasi.example.id:587",
+        # Production takes money through a real gateway, not the built-in sandbox.
+        PAYMENT_GATEWAY="midtrans",
+        MIDTRANS_SERVER_KEY=secrets.token_urlsafe(30),
+        MIDTRANS_API_URL="https://api.midtrans.com",
     )
     return env
 
