@@ -78,6 +78,17 @@ FINAL = frozenset({S.COMPLETED, S.REJECTED, S.CANCELLED})
 OPEN = frozenset(set(Status.values) - FINAL - {S.DRAFT, S.EXPIRED})
 # Moves that need the officer to say why (shown to the citizen).
 NOTE_REQUIRED = frozenset({S.REVISION_REQUESTED, S.REJECTED})
+# What a move may change on the row (status plus `_apply_side_fields`).
+TRANSITION_FIELDS = [
+    "status",
+    "status_changed_at",
+    "submitted_at",
+    "due_date",
+    "resume_status",
+    "ready_at",
+    "completed_at",
+    "updated_at",
+]
 # Moves whose email is the PDF receipt, sent by the task that renders it.
 EMAIL_WITH_RECEIPT = frozenset({S.SUBMITTED, S.PAID})
 
@@ -112,7 +123,15 @@ def actor_of(application, user) -> str:
     return ""
 
 
-def transition(application, to: str, *, by=None, note: str = "", context: dict | None = None):
+def transition(
+    application,
+    to: str,
+    *,
+    by=None,
+    note: str = "",
+    context: dict | None = None,
+    locked: bool = False,
+):
     """Move `application` to `to` and return the `StatusEvent`.
 
     Raises ServiceError when the move is not legal from the current status
@@ -120,7 +139,9 @@ def transition(application, to: str, *, by=None, note: str = "", context: dict |
     event and one clear refusal), when `by` may not make it, or when a
     reason is required and missing. `context` adds to what the applicant's
     message can say (payments pass the bill). Other apps follow moves through
-    the `status_changed` signal, sent inside the transaction.
+    the `status_changed` signal, sent inside the transaction. `locked=True`
+    says the caller already holds this row's lock in its transaction and
+    passes the row it read under that lock (payments: saves a second read).
     """
     from applications.models import Application, StatusEvent
     from applications.signals import status_changed
@@ -128,7 +149,15 @@ def transition(application, to: str, *, by=None, note: str = "", context: dict |
     to = Status(to)
     note = (note or "").strip()[:2000]
     with transaction.atomic():
-        locked = Application.objects.select_for_update().get(pk=application.pk)
+        if locked:
+            locked = application
+        else:
+            # of=self: the service and applicant rows are read, not locked.
+            locked = (
+                Application.objects.select_for_update(of=("self",))
+                .select_related("service", "applicant")
+                .get(pk=application.pk)
+            )
         current = locked.status
         actor = actor_of(locked, by)
         who = MOVES.get((current, to))
@@ -153,7 +182,7 @@ def transition(application, to: str, *, by=None, note: str = "", context: dict |
         _apply_side_fields(locked, current, to, now)
         locked.status = to
         locked.status_changed_at = now
-        locked.save()
+        locked.save(update_fields=TRANSITION_FIELDS)
         event = StatusEvent.objects.create(
             application=locked,
             from_status=current,

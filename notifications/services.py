@@ -72,17 +72,8 @@ def notify(
     language = getattr(recipient, "preferred_language", "") or "id"
     written = []
     for channel in channels:
-        if (
-            related is not None
-            and Notification.objects.filter(
-                event=event,
-                related_type=related_type,
-                related_id=related_id,
-                channel=channel,
-                recipient=recipient,
-            ).exists()
-        ):
-            continue
+        # Once-only rows (with `related`) are guarded by the unique constraint:
+        # `_write` inserts under a savepoint and a second call finds it taken.
         notification = _write(
             recipient,
             event,

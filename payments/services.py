@@ -328,8 +328,9 @@ def settle(
 ) -> Payment:
     """Record the money and pay the bill; the application moves to paid.
 
-    The caller holds the locks (application, then bill) and has checked that
-    `bill` is unpaid, `amount` equals it, and the application may be paid.
+    The caller holds the locks (application, then bill), passes the rows it
+    read under them, and has checked that `bill` is unpaid, `amount` equals
+    it, and the application may be paid.
     """
     payment = Payment.objects.create(
         bill=bill,
@@ -356,7 +357,9 @@ def settle(
         Application.objects.filter(pk=application.pk).update(resume_status=Status.PAID)
         pagecache.touch(application.pk)
     else:
-        workflow.transition(application, Status.PAID, by=by, context=_bill_context(bill))
+        workflow.transition(
+            application, Status.PAID, by=by, context=_bill_context(bill), locked=True
+        )
     bill_id = bill.pk
     transaction.on_commit(lambda: _render_receipt_later(bill_id), robust=True)
     return payment
@@ -480,7 +483,11 @@ def payment_record(
 
 @transaction.atomic
 def _payment_record_locked(*, bill, by, method, ntpn, paid_at, reason, proof) -> Payment:
-    application = Application.objects.select_for_update().get(pk=bill.application_id)
+    application = (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("service", "applicant", "office")
+        .get(pk=bill.application_id)
+    )
     if not officer_can_act(by, application):
         raise ServiceError(_("You may not make this change to the application."))
     locked = Bill.objects.select_for_update().get(pk=bill.pk)

@@ -32,6 +32,17 @@ def render_payment_receipt(bill_id: int) -> None:
     receipts.payment_receipt_render(bill_id)
 
 
+@shared_task(bind=True, ignore_result=True, max_retries=12)
+def process_webhook(self, event_id: int) -> str:
+    """Decide a stored gateway notification; idempotent (a decided event is left alone)."""
+    outcome = webhooks.process_stored(event_id)
+    if outcome == "retry" and not self.request.is_eager:
+        # The gateway's status API did not answer: ask again later (the
+        # reconciliation beat task also finishes waiting events).
+        raise self.retry(countdown=min(600, 15 * 2**self.request.retries))
+    return outcome
+
+
 class WebhookNotAccepted(OSError):
     """The portal answered the sandbox's webhook with an error: try again later."""
 

@@ -1,11 +1,18 @@
-"""Gateway notifications: stored first, verified, applied once; and reconciliation.
+"""Gateway notifications: verified, stored first, decided once; and reconciliation.
+
+The HTTP request does steps 1 and 2 and answers; steps 3 and 4 run in a
+Celery task (`tasks.process_webhook`), so a web worker never waits on the
+gateway's status API and a burst of notifications is acknowledged at once.
+With tasks inline (`make run`, tests) the task runs before the answer, which
+then names the outcome.
 
 1. The signature is checked (constant time) before anything is stored, so
    forged requests cannot occupy an event id the gateway will later use.
 2. The notification is stored in its own short transaction; the unique
    (provider, event_id) makes a duplicate fail there and answer 200.
 3. What the notification claims is confirmed with the gateway when its
-   signature does not cover the status (Midtrans).
+   signature does not cover the status (Midtrans); when the gateway cannot
+   say, the event waits and is tried again.
 4. Under the locks (application, bill, event) it is decided once: paid,
    ignored or held for review. A duplicate arriving meanwhile waits on the
    event row and then finds it decided.
@@ -17,7 +24,9 @@ import dataclasses
 import json
 import logging
 
+from celery import current_app
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from applications.models import Application
@@ -57,11 +66,43 @@ def receive(*, provider: str, body: bytes, headers, remote_addr: str = "") -> tu
     event, created = _store(provider, notification, body)
     if not created and event.outcome != WebhookEvent.Outcome.RECEIVED:
         return OK, "duplicate"
+    from payments import tasks
+
+    result = tasks.process_webhook.delay(event.pk)
+    if not current_app.conf.task_always_eager:
+        return OK, "received"
+    # Processed inline: answer with the outcome, or ask the gateway to retry
+    # when its status could not be confirmed (the event still waits).
+    if result.failed():
+        raise result.result
+    outcome = result.result  # an EagerResult holds the return value (no .get() in threads)
+    if outcome == "retry":
+        return RETRY_LATER, "retry"
+    return OK, outcome
+
+
+def process_stored(event_id: int) -> str:
+    """Step 3 and 4 for a stored event: "retry" when the gateway cannot confirm now."""
+    event = WebhookEvent.objects.filter(pk=event_id).first()
+    if event is None or event.outcome != WebhookEvent.Outcome.RECEIVED:
+        return "duplicate"
+    gateway = get_gateway(event.provider)
+    try:
+        notification = gateway.read_stored(event)
+    except (base.MalformedNotification, NotImplementedError):
+        # Verified when it arrived, unreadable now (e.g. an older format):
+        # set aside for a person instead of being tried again forever.
+        logger.warning("stored notification %s cannot be read again", event)
+        WebhookEvent.objects.filter(pk=event_id, outcome=WebhookEvent.Outcome.RECEIVED).update(
+            outcome=WebhookEvent.Outcome.HELD,
+            detail="cannot be read again",
+            processed_at=timezone.now(),
+        )
+        return "unreadable"
     confirmed = gateway.confirm(notification)
     if confirmed is None:
-        # The gateway cannot say now: the event waits (RECEIVED) and the gateway retries.
-        return RETRY_LATER, "retry"
-    return OK, process(event.pk, confirmed)
+        return "retry"
+    return process(event.pk, confirmed)
 
 
 def _store(provider: str, notification: base.Notification, body: bytes):
@@ -70,7 +111,8 @@ def _store(provider: str, notification: base.Notification, body: bytes):
             event = WebhookEvent.objects.create(
                 provider=provider,
                 event_id=notification.event_id,
-                body=body.decode("utf-8", "replace")[:20000],
+                # Whole (the view caps it at 64 KB): it is read again to be decided.
+                body=body.decode("utf-8", "replace"),
                 status=notification.status,
                 billing_code=notification.billing_code,
                 amount=notification.amount,
@@ -88,12 +130,16 @@ def process(event_id: int, notification: base.Notification) -> str:
         application = None
         if bill is not None:
             application = (
-                Application.objects.select_for_update()
+                Application.objects.select_for_update(of=("self",))
                 .select_related("service", "applicant")
                 .get(pk=bill.application_id)
             )
             bill = Bill.objects.select_for_update().get(pk=bill.pk)
-        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        event = (
+            WebhookEvent.objects.select_for_update()
+            .only("pk", "provider", "outcome", "detail", "bill", "processed_at")
+            .get(pk=event_id)
+        )
         if event.outcome != WebhookEvent.Outcome.RECEIVED:
             return "duplicate"
         outcome, detail = _decide(event, notification, application, bill)
@@ -112,13 +158,15 @@ def _decide(event, n: base.Notification, application, bill) -> tuple[str, str]:
     if bill is None:
         logger.warning("payment for unknown billing code %r (%s)", n.billing_code, provider)
         return HELD, "unknown billing code"
-    if (
-        n.provider_reference
-        and Payment.objects.filter(
-            provider=provider, provider_reference=n.provider_reference
-        ).exists()
-    ):
+    ntpn = n.ntpn.strip().upper()
+    # One query for both questions: this payment seen before? this NTPN used before?
+    seen = Q(ntpn=ntpn) if ntpn else Q(pk__in=[])
+    if n.provider_reference:
+        seen |= Q(provider=provider, provider_reference=n.provider_reference)
+    earlier = list(Payment.objects.filter(seen).values_list("provider", "provider_reference"))
+    if n.provider_reference and (provider, n.provider_reference) in earlier:
         return IGNORED, "payment already recorded"
+    ntpn_used = bool(ntpn) and len(earlier) > 0
     paid_at = n.paid_at or timezone.now()
     money = {
         "amount": n.amount,
@@ -145,8 +193,7 @@ def _decide(event, n: base.Notification, application, bill) -> tuple[str, str]:
         note = f"application is {application.status}: refund review"
         services.hold(bill=bill, note=note, **money)
         return HELD, note
-    ntpn = n.ntpn.strip().upper()
-    if not services.NTPN_PATTERN.match(ntpn) or Payment.objects.filter(ntpn=ntpn).exists():
+    if not services.NTPN_PATTERN.match(ntpn) or ntpn_used:
         note = "NTPN missing, malformed or already used"
         services.hold(bill=bill, note=note, **{**money, "ntpn": ""})
         return HELD, note
@@ -196,17 +243,12 @@ def reconcile(*, older_than_minutes: int = 10, limit: int = 500) -> dict[str, in
     for bill in list(Bill.objects.unpaid().filter(issued_at__lt=cutoff)[:limit]):
         result = reconcile_bill(bill)
         counts[result] = counts.get(result, 0) + 1
-    gateway = get_gateway()
     waiting = WebhookEvent.objects.filter(
-        outcome=WebhookEvent.Outcome.RECEIVED, provider=gateway.name, received_at__lt=cutoff
-    )
-    for event in list(waiting[:limit]):
-        try:
-            notification = gateway.read_stored(event)
-        except (base.MalformedNotification, NotImplementedError):
-            continue
-        confirmed = gateway.confirm(notification)
-        if confirmed is not None:
-            result = process(event.pk, confirmed)
-            counts[f"event_{result}"] = counts.get(f"event_{result}", 0) + 1
+        outcome=WebhookEvent.Outcome.RECEIVED,
+        provider=get_gateway().name,
+        received_at__lt=cutoff,
+    ).values_list("pk", flat=True)
+    for event_id in list(waiting[:limit]):
+        result = process_stored(event_id)
+        counts[f"event_{result}"] = counts.get(f"event_{result}", 0) + 1
     return counts

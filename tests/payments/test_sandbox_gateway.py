@@ -343,7 +343,7 @@ def test_reconcile_finishes_a_stored_notification_left_undecided(awaiting):
 
 
 @pytest.mark.django_db
-def test_reconcile_skips_a_stored_notification_it_cannot_read(awaiting):
+def test_reconcile_sets_aside_a_stored_notification_it_cannot_read(awaiting):
     WebhookEvent.objects.create(
         provider="sandbox",
         event_id="SBX-BROKEN:paid",
@@ -351,8 +351,12 @@ def test_reconcile_skips_a_stored_notification_it_cannot_read(awaiting):
         received_at=timezone.now() - dt.timedelta(minutes=15),
     )
 
-    assert webhooks.reconcile() == {}
-    assert WebhookEvent.objects.get().outcome == WebhookEvent.Outcome.RECEIVED
+    assert webhooks.reconcile() == {"event_unreadable": 1}
+    event = WebhookEvent.objects.get()
+    assert event.outcome == WebhookEvent.Outcome.HELD
+    assert event.detail == "cannot be read again"
+    assert webhooks.reconcile() == {}  # not tried again forever
+    assert fresh(awaiting).status == Bill.Status.UNPAID
 
 
 # --- Expiring asks the gateway first --------------------------------------------------------
