@@ -53,6 +53,8 @@ MOVES: dict[tuple[str, str], frozenset[str]] = {
     (S.AWAITING_PAYMENT, S.REVISION_REQUESTED): frozenset({OFFICER}),
     (S.AWAITING_PAYMENT, S.CANCELLED): frozenset({CITIZEN}),
     (S.EXPIRED, S.AWAITING_PAYMENT): frozenset({SYSTEM}),
+    # Paid before the code expired, but the bank's news came after the expiry run.
+    (S.EXPIRED, S.PAID): frozenset({SYSTEM, OFFICER}),
     (S.PAID, S.SCHEDULED): frozenset({SYSTEM, CITIZEN}),
     (S.PAID, S.APPROVED): frozenset({OFFICER}),  # services without an interview
     (S.PAID, S.REVISION_REQUESTED): frozenset({OFFICER}),
@@ -90,7 +92,10 @@ TRANSITION_FIELDS = [
     "updated_at",
 ]
 # Moves whose email is the PDF receipt, sent by the task that renders it.
-EMAIL_WITH_RECEIPT = frozenset({S.SUBMITTED, S.PAID})
+# (A revision sent back to "paid" has no new receipt: it gets the usual email.)
+EMAIL_WITH_RECEIPT = frozenset(
+    {(S.DRAFT, S.SUBMITTED), (S.AWAITING_PAYMENT, S.PAID), (S.EXPIRED, S.PAID)}
+)
 
 
 def targets_from(status: str, actor: str, *, application=None) -> list[str]:
@@ -229,7 +234,8 @@ def _tell_applicant(application, event, extra: dict) -> None:
 
     # On submission and payment the email is the receipt message (PDF
     # attached, sent by the rendering task); SMS and the portal say it at once.
-    channels = (Channel.SMS, Channel.PORTAL) if event.to_status in EMAIL_WITH_RECEIPT else None
+    with_receipt = (event.from_status, event.to_status) in EMAIL_WITH_RECEIPT
+    channels = (Channel.SMS, Channel.PORTAL) if with_receipt else None
     notify(
         application.applicant,
         "application.status_changed",

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -188,7 +189,10 @@ class BillAdmin(ReadOnlyAdmin):
             "webhooks": bill.webhooks.all()[:50],
             "may_record": may_act
             and request.user.has_perm("payments.record_payment")
-            and (bill.status == Bill.Status.UNPAID or "record_form" in forms_given),
+            and (
+                bill.status in {Bill.Status.UNPAID, Bill.Status.EXPIRED}
+                or "record_form" in forms_given
+            ),
             "may_refund": may_act and request.user.has_perm("payments.record_refund"),
             "record_form": forms_given.get("record_form") or forms.PaymentRecordForm(),
             "refund_form": forms_given.get("refund_form") or forms.RefundForm(),
@@ -213,7 +217,10 @@ class BillAdmin(ReadOnlyAdmin):
         if request.method != "POST":
             return self._back(bill)
         form = forms.PaymentRecordForm(request.POST, request.FILES)
-        if form.is_valid():
+        # The time on the bank's proof is the office's local time (WIB, WITA or WIT).
+        with timezone.override(bill.application.office.tzinfo):
+            valid = form.is_valid()
+        if valid:
             data = form.cleaned_data
             try:
                 services.payment_record(
@@ -268,7 +275,7 @@ class BillAdmin(ReadOnlyAdmin):
         return self._rerender(request, bill, review_form=form)
 
     def proof_view(self, request, pk: int, payment_id: int):
-        bill = self._bill(request, pk)
+        bill = self._bill(request, pk, "payments.view_payment")
         payment = bill.payments.filter(pk=payment_id).exclude(proof="").first()
         if payment is None:
             raise Http404
@@ -344,6 +351,8 @@ class WebhookEventAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["outcome", "provider", "status", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["event_id", "billing_code"]
+    # The body holds the gateway's signature: officers see what was decided, not it.
+    exclude = ["body"]
     date_hierarchy = "received_at"
     show_full_result_count = False
 

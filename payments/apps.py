@@ -9,6 +9,6 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from applications import verification
-        from payments import receipts, receivers  # noqa: F401 (connects the signal receivers)
+        from payments import checks, receipts, receivers  # noqa: F401 (connects receivers, checks)
 
         verification.register(receipts.KIND, receipts.verification_lookup)

@@ -20,6 +20,19 @@ def steps(method: str, charge, bill) -> list[str]:
     if bill is None:
         return []
     amount = rupiah(bill.amount)
+    if method in BANKS and charge is not None and not charge.payment_code:
+        # No virtual account was opened: the billing code is paid as state
+        # revenue (MPN) in the bank's own app, ATM or counter.
+        bank = BANKS[method]
+        return [
+            _("Open %(bank)s mobile banking or internet banking, or go to a %(bank)s ATM.")
+            % {"bank": bank},
+            _("Choose Payments, then State revenue (MPN / penerimaan negara)."),
+            _("Enter the billing code %(code)s.") % {"code": bill.code},
+            _("Check that the amount is %(amount)s, then confirm with your PIN.")
+            % {"amount": amount},
+            _("Keep the proof. This page shows “Paid” within a few minutes."),
+        ]
     if method in BANKS and charge is not None:
         bank = BANKS[method]
         return [

@@ -65,6 +65,8 @@ class Bill(models.Model):
     issued_at = models.DateTimeField(_("issued at"), default=timezone.now, editable=False)
     expires_at = models.DateTimeField(_("expires at"), editable=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    # When reconciliation last asked the gateway about it (the least recent go first).
+    checked_at = models.DateTimeField(_("checked at"), null=True, blank=True, editable=False)
     # The "pay within a day" reminder, sent once.
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True, editable=False)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True, editable=False)

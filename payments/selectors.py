@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,24 +60,59 @@ def _has_receipt(bill: Bill) -> bool:
         return False
 
 
+def _mismatch_ids(scoped, now) -> set[int]:
+    """Applications that may not match their bills, found in the database (not a sample)."""
+    paid = Bill.Status.PAID
+    queries = [
+        scoped.filter(bills__needs_review=True),
+        scoped.filter(
+            bills__status=paid,
+            status__in=[
+                Status.AWAITING_PAYMENT,
+                Status.EXPIRED,
+                Status.SUBMITTED,
+                Status.CANCELLED,
+            ],
+        ),
+        scoped.filter(status__in=PAST_PAYMENT).exclude(bills__status=paid),
+        scoped.filter(bills__status=Bill.Status.UNPAID, bills__expires_at__lt=now),
+        scoped.filter(
+            bills__status=paid,
+            bills__paid_at__lt=now - dt.timedelta(minutes=15),
+            bills__receipt__isnull=True,
+        ),
+    ]
+    found: set[int] = set()
+    for query in queries:
+        found.update(query.values_list("pk", flat=True)[:LIMIT])
+    return found
+
+
 def reconciliation(*, applications, days: int = 30) -> list[Row]:
-    """Applications with a bill issued in the last `days` days, or past payment without one;
-    mismatches first, then the newest."""
+    """Applications sent in the last `days` days: every mismatch first (each kind
+    looked for in the database), then the newest that match."""
     now = timezone.now()
     since = now - dt.timedelta(days=days)
-    scoped = (
-        applications.filter(submitted_at__gte=since)
-        .exclude(status=Status.DRAFT)
+    scoped = applications.filter(submitted_at__gte=since).exclude(status=Status.DRAFT)
+    ids = _mismatch_ids(scoped, now)
+    newest = (
+        scoped.filter(Exists(Bill.objects.filter(application=OuterRef("pk"))))
+        .order_by("-submitted_at")
+        .values_list("pk", flat=True)[:LIMIT]
+    )
+    ids.update(newest)
+    loaded = (
+        applications.model.objects.filter(pk__in=ids)
         .select_related("office", "service")
         .prefetch_related(
             Prefetch(
                 "bills", queryset=Bill.objects.select_related("receipt").order_by("-issued_at")
             )
         )
-        .order_by("-submitted_at")[:LIMIT]
+        .order_by("-submitted_at")
     )
     rows = []
-    for application in scoped:
+    for application in loaded:
         bills = list(application.bills.all())
         if not bills and application.status not in PAST_PAYMENT:
             continue
@@ -89,5 +124,5 @@ def reconciliation(*, applications, days: int = 30) -> list[Row]:
                 _problem(application, bills, now),
             )
         )
-    rows.sort(key=lambda row: row.problem == "")
+    rows.sort(key=lambda row: row.problem == "")  # stable: newest first within each part
     return rows

@@ -17,12 +17,13 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from applications import pagecache, workflow
 from applications.access import officer_can_act
 from applications.models import Application
+from applications.templatetags.portal import rupiah
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
 from payments.models import Bill, Method, Payment, Refund
@@ -122,7 +123,7 @@ def bill_issue(*, application_id: int) -> Bill | None:
     """
     with transaction.atomic():
         application = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .select_related("service", "applicant")
             .filter(pk=application_id)
             .first()
@@ -371,10 +372,34 @@ def _render_receipt_later(bill_id: int) -> None:
     tasks.render_payment_receipt.delay(bill_id)
 
 
+# Why money is held; the note is written in the office's language for officers.
+HOLD_AMOUNT = "amount"
+HOLD_TWICE = "twice"
+HOLD_LATE = "late"
+HOLD_CLOSED = "closed"
+HOLD_NTPN = "ntpn"
+
+
+def _hold_note(reason: str, bill: Bill, paid: int | None) -> str:
+    notes = {
+        HOLD_AMOUNT: _("Paid %(paid)s instead of %(amount)s: refund and ask for the exact amount.")
+        % {"paid": rupiah(paid), "amount": rupiah(bill.amount)},
+        HOLD_TWICE: _("Paid a second time: refund the second payment."),
+        HOLD_LATE: _(
+            "Paid after the billing code expired: refund it; the applicant can ask for a new code."
+        ),
+        HOLD_CLOSED: _("Paid for a billing code that was “%(status)s”: refund review.")
+        % {"status": bill.get_status_display()},
+        HOLD_NTPN: _("The gateway sent no valid NTPN, or one already used: check with the bank."),
+    }
+    return notes[reason]
+
+
 def hold(
     *,
     bill: Bill,
-    note: str,
+    reason: str,
+    paid: int | None = None,
     amount: int | None = None,
     method: str = "",
     paid_at=None,
@@ -383,13 +408,15 @@ def hold(
     ntpn: str = "",
 ) -> Payment | None:
     """Money that cannot settle `bill` (late, wrong amount, twice): kept for refund review."""
+    with translation.override(settings.LANGUAGE_CODE):
+        note = _hold_note(reason, bill, paid)
     payment = None
     if amount is not None:
         payment = Payment.objects.create(
             bill=bill,
             state=Payment.State.HELD,
             amount=amount,
-            method=method or Method.MANUAL,
+            method=method if method in Method.values else Method.MANUAL,
             ntpn=ntpn if ntpn and not Payment.objects.filter(ntpn=ntpn).exists() else "",
             paid_at=paid_at or timezone.now(),
             provider=provider,
@@ -400,20 +427,35 @@ def hold(
     bill.review_note = note[:300]
     bill.save(update_fields=["needs_review", "review_note"])
     pagecache.touch(bill.application_id)
-    logger.warning("bill %s held for review: %s", bill.code, note)
+    logger.warning("bill %s held for review (%s)", bill.code, reason)
     return payment
 
 
-def payable(application: Application, bill: Bill) -> bool:
-    """May money for `bill` settle it now?"""
-    if bill.status != Bill.Status.UNPAID:
-        return False
-    if application.status in PAYABLE:
-        return True
+def payable(application: Application, bill: Bill, *, paid_at=None) -> bool:
+    """May money for `bill` settle it now?
+
+    An unpaid bill of an application awaiting payment (or waiting for a fix
+    from there); or the last bill of an expired application when the money
+    was paid before the code expired and its news came late.
+    """
+    if bill.status == Bill.Status.UNPAID:
+        if application.status in PAYABLE:
+            return True
+        return (
+            application.status == Status.REVISION_REQUESTED
+            and application.resume_status == Status.AWAITING_PAYMENT
+        )
     return (
-        application.status == Status.REVISION_REQUESTED
-        and application.resume_status == Status.AWAITING_PAYMENT
+        bill.status == Bill.Status.EXPIRED
+        and application.status == Status.EXPIRED
+        and paid_at is not None
+        and paid_at <= bill.expires_at
+        and not Bill.objects.filter(application=application, reissue_of=bill).exists()
     )
+
+
+# A settled fee is given back only when the application will not go ahead.
+REFUNDABLE = frozenset({Status.REJECTED, Status.CANCELLED})
 
 
 # --- Officers: payments recorded by hand, refunds ----------------------------------
@@ -491,14 +533,22 @@ def _payment_record_locked(*, bill, by, method, ntpn, paid_at, reason, proof) ->
     if not officer_can_act(by, application):
         raise ServiceError(_("You may not make this change to the application."))
     locked = Bill.objects.select_for_update().get(pk=bill.pk)
-    if locked.status != Bill.Status.UNPAID:
+    if locked.status not in {Bill.Status.UNPAID, Bill.Status.EXPIRED}:
         raise ServiceError(
             _("This bill is “%(status)s”; only an unpaid bill can be paid.")
             % {"status": locked.get_status_display()}
         )
+    if paid_at > locked.expires_at:
+        raise ServiceError(
+            _(
+                "This payment was made after the billing code expired, so it cannot "
+                "settle it. Ask the applicant to request a new code; the money is refunded."
+            ),
+            field="paid_at",
+        )
     if paid_at < locked.issued_at - dt.timedelta(minutes=5):
         raise ServiceError(_("The payment time is before the bill was issued."), field="paid_at")
-    if not payable(application, locked):
+    if not payable(application, locked, paid_at=paid_at):
         raise ServiceError(
             _("An application that is “%(status)s” cannot be paid.")
             % {"status": Status(application.status).label}
@@ -536,10 +586,20 @@ def refund_record(*, payment: Payment, by, amount: int, reason: str, reference: 
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.state == Payment.State.REFUNDED:
             raise ServiceError(_("This payment has already been refunded."))
-        if not 0 < amount <= locked.amount:
+        if amount != locked.amount:
+            # One refund per payment, of all of it: the state returns PNBP whole.
             raise ServiceError(
-                _("The refund must be more than Rp 0 and at most the amount paid."),
+                _("A refund gives back the whole payment: %(amount)s.")
+                % {"amount": rupiah(locked.amount)},
                 field="amount",
+            )
+        if locked.state == Payment.State.SETTLED and application.status not in REFUNDABLE:
+            raise ServiceError(
+                _(
+                    "The fee of an application that is “%(status)s” is not refunded; "
+                    "only after it was rejected or cancelled."
+                )
+                % {"status": Status(application.status).label}
             )
         refund = Refund.objects.create(
             payment=locked,
@@ -581,7 +641,10 @@ def review_clear(*, bill: Bill, by, note: str) -> None:
     if not note:
         raise ServiceError(_("Give a reason; it is kept in the audit trail."), field="note")
     with transaction.atomic():
-        locked = Bill.objects.select_for_update().select_related("application").get(pk=bill.pk)
+        # Lock order: the application, then its bill (as everywhere in payments).
+        application = Application.objects.select_for_update().get(pk=bill.application_id)
+        locked = Bill.objects.select_for_update().get(pk=bill.pk)
+        locked.application = application
         if not officer_can_act(by, locked.application):
             raise ServiceError(_("You may not make this change to the application."))
         if locked.payments.filter(state=Payment.State.HELD).exists():

@@ -34,12 +34,13 @@ def pay(request, reference: str):
     application = application_for_citizen(request.user, reference)
     bills = _bills(application)
     open_bill = next((b for b in bills if b.status == Bill.Status.UNPAID), None)
+    gateway = get_gateway()
     method = request.GET.get("metode", "")
-    if method not in ONLINE_METHODS and method != Method.TELLER:
+    if method not in gateway.methods:
         method = ""
     charge = None
     if open_bill and open_bill.is_open and method:
-        charge = get_gateway().start_charge(open_bill, method)
+        charge = gateway.start_charge(open_bill, method)
     context = {
         "application": application,
         "bills": bills,
@@ -48,7 +49,7 @@ def pay(request, reference: str):
         "payable": bool(
             open_bill and open_bill.is_open and services.payable(application, open_bill)
         ),
-        "methods": [(m, Method(m).label) for m in (*ONLINE_METHODS, Method.TELLER)],
+        "methods": [(m, Method(m).label) for m in gateway.methods],
         "method": method,
         "charge": charge,
         "steps": instructions.steps(method, charge, open_bill) if charge or method else [],

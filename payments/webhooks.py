@@ -23,13 +23,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import time
 
 from celery import current_app
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from applications.models import Application
+from imigrasi.db import retry_on_conflict
 from payments import services
 from payments.gateways import base, get_gateway
 from payments.models import Bill, Method, Payment, WebhookEvent
@@ -102,7 +104,7 @@ def process_stored(event_id: int) -> str:
     confirmed = gateway.confirm(notification)
     if confirmed is None:
         return "retry"
-    return process(event.pk, confirmed)
+    return retry_on_conflict(lambda: process(event.pk, confirmed))
 
 
 def _store(provider: str, notification: base.Notification, body: bytes):
@@ -152,6 +154,8 @@ def process(event_id: int, notification: base.Notification) -> str:
 
 
 def _decide(event, n: base.Notification, application, bill) -> tuple[str, str]:
+    """Paid, ignored or held: `detail` is a short English word for logs and tests;
+    what the officer reads is the bill's review note, in the office's language."""
     provider = event.provider
     if n.status != base.PAID:
         return IGNORED, f"gateway status {n.status}"
@@ -163,10 +167,20 @@ def _decide(event, n: base.Notification, application, bill) -> tuple[str, str]:
     seen = Q(ntpn=ntpn) if ntpn else Q(pk__in=[])
     if n.provider_reference:
         seen |= Q(provider=provider, provider_reference=n.provider_reference)
-    earlier = list(Payment.objects.filter(seen).values_list("provider", "provider_reference"))
-    if n.provider_reference and (provider, n.provider_reference) in earlier:
+    earlier = list(
+        Payment.objects.filter(seen).values_list(
+            "provider", "provider_reference", "ntpn", "bill_id"
+        )
+    )
+    if n.provider_reference and any(
+        (p, r) == (provider, n.provider_reference) for p, r, _n, _b in earlier
+    ):
         return IGNORED, "payment already recorded"
-    ntpn_used = bool(ntpn) and len(earlier) > 0
+    if ntpn and any(found == ntpn and bill_id == bill.pk for _p, _r, found, bill_id in earlier):
+        # The same state receipt already recorded for this bill (e.g. an
+        # officer recorded it while the gateway was down): the same money.
+        return IGNORED, "payment already recorded (same NTPN)"
+    ntpn_used = bool(ntpn) and any(found == ntpn for _p, _r, found, _b in earlier)
     paid_at = n.paid_at or timezone.now()
     money = {
         "amount": n.amount,
@@ -177,26 +191,20 @@ def _decide(event, n: base.Notification, application, bill) -> tuple[str, str]:
         "ntpn": n.ntpn,
     }
     if n.amount != bill.amount:
-        note = f"amount {n.amount} differs from the bill's {bill.amount}"
-        services.hold(bill=bill, note=note, **money)
-        return HELD, note
+        services.hold(bill=bill, reason=services.HOLD_AMOUNT, paid=n.amount, **money)
+        return HELD, "amount differs"
     if bill.status == Bill.Status.PAID:
-        services.hold(bill=bill, note="paid twice: refund review", **money)
+        services.hold(bill=bill, reason=services.HOLD_TWICE, **money)
         return HELD, "paid twice"
-    if bill.status != Bill.Status.UNPAID or paid_at > bill.expires_at:
-        note = f"paid after the bill was {bill.status}: refund review"
-        if bill.status == Bill.Status.UNPAID:
-            note = "paid after expiry: refund review"
-        services.hold(bill=bill, note=note, **money)
-        return HELD, note
-    if not services.payable(application, bill):
-        note = f"application is {application.status}: refund review"
-        services.hold(bill=bill, note=note, **money)
-        return HELD, note
+    if paid_at > bill.expires_at:
+        services.hold(bill=bill, reason=services.HOLD_LATE, **money)
+        return HELD, "paid after expiry"
+    if not services.payable(application, bill, paid_at=paid_at):
+        services.hold(bill=bill, reason=services.HOLD_CLOSED, **money)
+        return HELD, f"bill {bill.status}, application {application.status}"
     if not services.NTPN_PATTERN.match(ntpn) or ntpn_used:
-        note = "NTPN missing, malformed or already used"
-        services.hold(bill=bill, note=note, **{**money, "ntpn": ""})
-        return HELD, note
+        services.hold(bill=bill, reason=services.HOLD_NTPN, **{**money, "ntpn": ""})
+        return HELD, "NTPN missing, malformed or already used"
     services.settle(
         application=application,
         bill=bill,
@@ -236,12 +244,29 @@ def reconcile_bill(bill: Bill) -> str:
     return process(event.pk, notification)
 
 
-def reconcile(*, older_than_minutes: int = 10, limit: int = 500) -> dict[str, int]:
-    """Recover lost webhooks: ask about unpaid bills, and finish stored but undecided events."""
+def reconcile(
+    *, older_than_minutes: int = 10, limit: int = 500, budget_seconds: float = 240
+) -> dict[str, int]:
+    """Recover lost webhooks: ask about unpaid bills, and finish stored but undecided events.
+
+    The bills asked about least recently go first, and a run stops after
+    `budget_seconds`, so every unpaid bill is asked in turn however many
+    there are and however slow the gateway is.
+    """
     counts: dict[str, int] = {}
+    started = time.monotonic()
     cutoff = timezone.now() - timezone.timedelta(minutes=older_than_minutes)
-    for bill in list(Bill.objects.unpaid().filter(issued_at__lt=cutoff)[:limit]):
+    due = (
+        Bill.objects.unpaid()
+        .filter(issued_at__lt=cutoff)
+        .order_by(F("checked_at").asc(nulls_first=True), "pk")
+    )
+    for bill in list(due[:limit]):
+        if time.monotonic() - started > budget_seconds:
+            counts["stopped_for_time"] = 1
+            break
         result = reconcile_bill(bill)
+        Bill.objects.filter(pk=bill.pk).update(checked_at=timezone.now())
         counts[result] = counts.get(result, 0) + 1
     waiting = WebhookEvent.objects.filter(
         outcome=WebhookEvent.Outcome.RECEIVED,

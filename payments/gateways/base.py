@@ -14,6 +14,10 @@ class MalformedNotification(Exception):
     """The notification cannot be read (not JSON, fields missing)."""
 
 
+# No fee comes near this; a larger amount in a notification is not read (and
+# would not fit the payment columns).
+MAX_AMOUNT = 2_000_000_000
+
 # What a gateway says about a bill, in our words.
 PAID = "paid"
 PENDING = "pending"
@@ -45,6 +49,8 @@ class Charge:
 
 class Gateway:
     name = ""
+    # What the pay page offers with this gateway (Method values).
+    methods: tuple[str, ...] = ()
 
     def start_charge(self, bill, method: str) -> Charge:
         raise NotImplementedError

@@ -49,6 +49,8 @@ def _amount(value) -> int:
         raise base.MalformedNotification("gross_amount is not a number") from error
     if amount != amount.to_integral_value():
         raise base.MalformedNotification("gross_amount has cents")
+    if not 0 <= amount <= base.MAX_AMOUNT:
+        raise base.MalformedNotification("gross_amount out of range")
     return int(amount)
 
 
@@ -92,22 +94,28 @@ def _ntpn(data: dict) -> str:
 
 class MidtransGateway(base.Gateway):
     name = "midtrans"
+    # No charge is opened: the billing code is paid as state revenue (MPN) in a
+    # bank's app, ATM or at a teller, and Midtrans reports it.
+    methods = ("va_bri", "va_bni", "va_mandiri", "va_bca", "teller")
 
     def __init__(self, *, server_key: str | None = None, api_url: str | None = None):
         self.server_key = server_key or settings.MIDTRANS_SERVER_KEY
         self.api_url = (api_url or settings.MIDTRANS_API_URL).rstrip("/")
 
     def start_charge(self, bill, method: str) -> base.Charge:
-        # The citizen pays with the billing code at the bank or in the app.
-        return base.Charge(method=method, payment_code=bill.code)
+        # No charge is opened here: the citizen pays the billing code as state
+        # revenue (MPN) at the bank, in its app or at a teller.
+        return base.Charge(method=method)
 
     def _read(self, data: dict) -> base.Notification:
         try:
             order_id = str(data["order_id"])
             paid_at = data.get("settlement_time") or data.get("transaction_time")
+            # Lengths bounded to the columns: an over-long order id is simply
+            # an unknown code, never a database error.
             return base.Notification(
-                event_id=f"{data['transaction_id']}:{data['transaction_status']}",
-                billing_code=order_id,
+                event_id=f"{data['transaction_id']}:{data['transaction_status']}"[:120],
+                billing_code=order_id[:40],
                 status=_status(
                     str(data["transaction_status"]), str(data.get("fraud_status") or "")
                 ),
@@ -161,11 +169,13 @@ class MidtransGateway(base.Gateway):
             return None
         if confirmed.status != base.PAID:
             return dataclasses.replace(notification, status=confirmed.status)
-        if confirmed.amount != notification.amount:
-            # The status API is the gateway's own word: its amount is what is
-            # compared with the bill (a mismatch is then held for review).
-            return dataclasses.replace(confirmed, event_id=notification.event_id)
-        return notification
+        if confirmed.provider_reference != notification.provider_reference:
+            # The unsigned transaction id was altered, or the order has another
+            # transaction: believe nothing of this notification.
+            return dataclasses.replace(notification, status=base.PENDING)
+        # Every field as the gateway's own status API says it (the signature
+        # leaves most of them out); its amount is what is compared with the bill.
+        return dataclasses.replace(confirmed, event_id=notification.event_id)
 
     def status_of(self, order_id: str) -> base.Notification | None:
         token = base64.b64encode(f"{self.server_key}:".encode()).decode()

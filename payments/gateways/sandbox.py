@@ -34,9 +34,11 @@ def sign(body: bytes, *, timestamp: int | None = None, secret: str | None = None
 def verify(body: bytes, header: str, *, now: float | None = None) -> None:
     try:
         parts = dict(item.split("=", 1) for item in header.split(","))
+        if len(parts["t"]) > 12:  # a Unix time; a huge number would overflow below
+            raise ValueError("timestamp too long")
         timestamp = int(parts["t"])
         given = parts["v1"]
-    except (ValueError, KeyError, AttributeError) as error:
+    except (ValueError, KeyError, AttributeError, OverflowError) as error:
         raise base.SignatureError("signature header unreadable") from error
     now = time.time() if now is None else now
     if abs(now - timestamp) > settings.WEBHOOK_TOLERANCE_SECONDS:
@@ -49,6 +51,7 @@ def verify(body: bytes, header: str, *, now: float | None = None) -> None:
 
 class SandboxGateway(base.Gateway):
     name = "sandbox"
+    methods = ("va_bri", "va_bni", "va_mandiri", "va_bca", "qris", "card", "teller")
 
     def start_charge(self, bill, method: str) -> base.Charge:
         page = reverse("payments:sandbox", args=[bill.code, method])
@@ -62,7 +65,10 @@ class SandboxGateway(base.Gateway):
             return base.Charge(
                 method=method, payment_code=f"SANDBOX-QRIS-{bill.code}", redirect_url=page
             )
-        return base.Charge(method=method, redirect_url=page)
+        if method == "card":
+            return base.Charge(method=method, redirect_url=page)
+        # Bank teller: the billing code itself is what the citizen brings.
+        return base.Charge(method=method, payment_code=bill.code)
 
     def read_notification(self, body: bytes, headers) -> base.Notification:
         verify(body, headers.get(HEADER, ""))
@@ -99,6 +105,8 @@ def _notification(data: dict) -> base.Notification:
     amount = data["amount"]
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise base.MalformedNotification("amount must be a whole number of rupiah")
+    if not 0 <= amount <= base.MAX_AMOUNT:
+        raise base.MalformedNotification("amount out of range")
     moment = dt.datetime.fromisoformat(paid_at) if paid_at else None
     if moment is not None and moment.tzinfo is None:
         raise base.MalformedNotification("paid_at needs a UTC offset")

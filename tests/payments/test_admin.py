@@ -447,13 +447,31 @@ def test_refunding_more_than_was_paid_is_refused(as_dewi, dewi, ani, held):
     assert not log_entries(held.bill, dewi).exists()
 
 
-def test_refunding_more_than_was_paid_says_why_with_400(as_dewi, held):
-    response = as_dewi.post(refund_url(held.bill, held), refund_data(held, amount=held.amount + 1))
+@pytest.mark.parametrize("difference", [1, -1], ids=["more", "less"])
+def test_a_refund_other_than_the_whole_payment_says_why_with_400(as_dewi, held, difference):
+    response = as_dewi.post(
+        refund_url(held.bill, held), refund_data(held, amount=held.amount + difference)
+    )
 
     assert response.status_code == 400
-    assert in_language(
-        "id", "The refund must be more than Rp 0 and at most the amount paid."
-    ) in page_text(response)
+    assert "Rp 950.000" in page_text(response)
+    assert not Refund.objects.exists()
+    held.refresh_from_db()
+    assert held.state == Payment.State.HELD
+
+
+def test_the_fee_of_an_application_going_ahead_is_not_refunded(as_dewi, awaiting, client):
+    post_webhook(client, paid_body(awaiting))
+    settled = Payment.objects.get(bill=awaiting, state=Payment.State.SETTLED)
+
+    response = as_dewi.post(refund_url(awaiting, settled), refund_data(settled))
+
+    assert response.status_code == 400
+    assert not Refund.objects.exists()
+    settled.refresh_from_db()
+    assert settled.state == Payment.State.SETTLED
+    awaiting.refresh_from_db()
+    assert awaiting.status == Bill.Status.PAID
 
 
 def test_a_refund_without_a_reason_is_refused(as_dewi, held):

@@ -11,10 +11,11 @@ import logging
 import uuid
 
 import pytest
+import time_machine
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from applications import services as application_services
 from applications import workflow
@@ -30,6 +31,12 @@ from tests.payments.conftest import SECRET, paid_body, post_webhook
 pytestmark = pytest.mark.django_db
 
 WEBHOOK = reverse("payments:webhook", args=["sandbox"])
+
+
+def note(reason: str, bill: Bill, paid: int | None = None) -> str:
+    """The review note an officer reads, in the portal's default language."""
+    with translation.override("id"):
+        return services._hold_note(reason, bill, paid)
 
 
 def result(response) -> str:
@@ -413,7 +420,8 @@ def test_another_amount_is_held_for_review_and_the_bill_stays_unpaid(client, awa
     assert_unpaid_and_awaiting(awaiting)
     bill = fresh(awaiting)
     assert bill.needs_review is True
-    assert str(amount) in bill.review_note
+    assert bill.review_note == note(services.HOLD_AMOUNT, bill, amount)
+    assert "Rp 950.000" in bill.review_note
     held = Payment.objects.get(bill=bill)
     assert held.state == Payment.State.HELD
     assert held.amount == amount
@@ -430,7 +438,7 @@ def test_money_paid_after_the_bill_expired_is_held(client, awaiting):
     assert_unpaid_and_awaiting(awaiting)
     bill = fresh(awaiting)
     assert bill.needs_review is True
-    assert bill.review_note == "paid after expiry: refund review"
+    assert bill.review_note == note(services.HOLD_LATE, bill)
     assert Payment.objects.get(bill=bill).state == Payment.State.HELD
 
 
@@ -441,7 +449,7 @@ def test_money_for_a_bill_whose_expiry_passed_unnoticed_is_held(client, awaiting
 
     assert result(response) == "held"
     assert fresh(awaiting).status == Bill.Status.UNPAID
-    assert fresh(awaiting).review_note == "paid after expiry: refund review"
+    assert fresh(awaiting).review_note == note(services.HOLD_LATE, awaiting)
 
 
 def test_money_paid_in_time_but_delivered_after_expiry_settles(client, awaiting):
@@ -466,8 +474,7 @@ def test_money_for_a_cancelled_bill_is_held_for_refund_review(client, awaiting, 
     bill = fresh(awaiting)
     assert bill.status == Bill.Status.CANCELLED
     assert bill.needs_review is True
-    assert bill.review_note.startswith("paid after the bill was ")
-    assert bill.review_note.endswith(": refund review")
+    assert bill.review_note == note(services.HOLD_CLOSED, bill)
     held = Payment.objects.get(bill=bill)
     assert held.state == Payment.State.HELD
     assert held.provider_reference == "SBX-LATE"
@@ -480,13 +487,39 @@ def test_the_review_note_for_a_cancelled_bill_is_in_one_language(client, awaitin
 
     post_webhook(client, paid_body(awaiting))
 
-    assert fresh(awaiting).review_note == "paid after the bill was cancelled: refund review"
+    bill = fresh(awaiting)
+    with translation.override("id"):
+        cancelled = str(Bill.Status.CANCELLED.label)
+    assert bill.review_note == note(services.HOLD_CLOSED, bill)
+    assert f"“{cancelled}”" in bill.review_note
 
 
-def test_money_for_an_expired_bill_is_held_for_refund_review(client, awaiting):
+def test_money_paid_in_time_for_a_bill_expired_meanwhile_settles_it(client, awaiting):
+    """The bank took the money before the code ran out; its news came after the expiry run."""
     later = awaiting.expires_at + dt.timedelta(minutes=1)
     assert services.bills_expire(now=later) == 1
-    assert fresh(awaiting).status == Bill.Status.EXPIRED
+    assert application_of(awaiting).status == Status.EXPIRED
+    paid_at = awaiting.expires_at - dt.timedelta(minutes=1)
+
+    response = post_webhook(client, paid_body(awaiting, paid_at=paid_at.isoformat()))
+
+    assert result(response) == "applied"
+    bill = fresh(awaiting)
+    assert bill.status == Bill.Status.PAID
+    assert bill.paid_at == paid_at
+    assert bill.needs_review is False
+    assert Payment.objects.get(bill=bill).state == Payment.State.SETTLED
+    assert application_of(awaiting).status == Status.PAID
+    (event,) = StatusEvent.objects.filter(to_status=Status.PAID)
+    assert event.from_status == Status.EXPIRED
+
+
+def test_money_paid_in_time_for_an_expired_bill_already_reissued_is_held(client, awaiting, ani):
+    later = awaiting.expires_at + dt.timedelta(minutes=1)
+    services.bills_expire(now=later)
+    application = application_of(awaiting)
+    with time_machine.travel(later + dt.timedelta(minutes=1)):
+        services.bill_reissue(application=application, by=ani)
     paid_at = awaiting.expires_at - dt.timedelta(minutes=1)
 
     response = post_webhook(client, paid_body(awaiting, paid_at=paid_at.isoformat()))
@@ -495,10 +528,9 @@ def test_money_for_an_expired_bill_is_held_for_refund_review(client, awaiting):
     bill = fresh(awaiting)
     assert bill.status == Bill.Status.EXPIRED
     assert bill.needs_review is True
-    assert bill.review_note.startswith("paid after the bill was ")
-    assert bill.review_note.endswith(": refund review")
+    assert bill.review_note == note(services.HOLD_CLOSED, bill)
     assert Payment.objects.get(bill=bill).state == Payment.State.HELD
-    assert application_of(awaiting).status == Status.EXPIRED
+    assert application_of(awaiting).status == Status.AWAITING_PAYMENT
 
 
 def test_a_second_payment_for_a_paid_bill_is_held_as_paid_twice(client, awaiting):
@@ -514,7 +546,7 @@ def test_a_second_payment_for_a_paid_bill_is_held_as_paid_twice(client, awaiting
     assert bill.status == Bill.Status.PAID
     assert bill.ntpn == "FIRSTNTPN0000001"
     assert bill.needs_review is True
-    assert bill.review_note == "paid twice: refund review"
+    assert bill.review_note == note(services.HOLD_TWICE, bill)
     settled = Payment.objects.get(bill=bill, state=Payment.State.SETTLED)
     assert settled.provider_reference == "SBX-FIRST"
     held = Payment.objects.get(bill=bill, state=Payment.State.HELD)
@@ -686,7 +718,7 @@ def test_money_during_a_revision_from_another_status_is_held(client, awaiting, b
     assert result(response) == "held"
     bill = fresh(awaiting)
     assert bill.status == Bill.Status.UNPAID
-    assert "revision_requested" in bill.review_note
+    assert bill.review_note == note(services.HOLD_CLOSED, bill)
     assert Payment.objects.get(bill=bill).state == Payment.State.HELD
 
 
