@@ -169,6 +169,9 @@ CELERY_RESULT_SERIALIZER = "json"
 # A task is acknowledged only when done and requeued if its worker dies
 # (TRUST.md, "Side effects that must not be lost").
 CELERY_TASK_ACKS_LATE = True
+# Keep a worker's database connection between tasks (Celery otherwise opens a
+# new one for every task); `imigrasi.celery` still drops broken or old ones.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=120)

@@ -70,8 +70,13 @@ def receive(*, provider: str, body: bytes, headers, remote_addr: str = "") -> tu
         return OK, "duplicate"
     from payments import tasks
 
+    eager = current_app.conf.task_always_eager
+    if not created and not eager:
+        # Stored earlier and its task already queued: one message per event
+        # (a lost one is finished by the reconciliation beat task).
+        return OK, "received"
     result = tasks.process_webhook.delay(event.pk)
-    if not current_app.conf.task_always_eager:
+    if not eager:
         return OK, "received"
     # Processed inline: answer with the outcome, or ask the gateway to retry
     # when its status could not be confirmed (the event still waits).

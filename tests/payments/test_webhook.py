@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import uuid
+from unittest import mock
 
 import pytest
 import time_machine
@@ -755,3 +756,20 @@ def test_another_event_for_a_gateway_reference_already_recorded_is_ignored(clien
     assert result(response) == "ignored"
     assert Payment.objects.count() == 1
     assert fresh(awaiting).needs_review is False
+
+
+def test_with_a_worker_a_notification_is_acknowledged_and_queued_once(client, awaiting, settings):
+    """Not inline: the answer is "received" and one task decides; a copy queues nothing more."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    body = paid_body(awaiting)
+
+    with mock.patch("payments.tasks.process_webhook.delay") as queued:
+        first = post_webhook(client, body)
+        second = post_webhook(client, body)
+
+    assert (first.status_code, result(first)) == (200, "received")
+    assert (second.status_code, result(second)) == (200, "received")
+    (event,) = WebhookEvent.objects.all()
+    queued.assert_called_once_with(event.pk)
+    assert event.outcome == WebhookEvent.Outcome.RECEIVED
+    assert fresh(awaiting).status == Bill.Status.UNPAID  # decided by the worker, not here
