@@ -75,7 +75,15 @@ def receive(*, provider: str, body: bytes, headers, remote_addr: str = "") -> tu
         # Stored earlier and its task already queued: one message per event
         # (a lost one is finished by the reconciliation beat task).
         return OK, "received"
-    result = tasks.process_webhook.delay(event.pk)
+    try:
+        result = tasks.process_webhook.delay(event.pk)
+    except Exception:
+        if eager:
+            raise
+        # The broker is down: the event is stored, and the reconciliation
+        # beat task decides it; the gateway need not send it again.
+        logger.exception("webhook %s stored but not queued", event)
+        return OK, "received"
     if not eager:
         return OK, "received"
     # Processed inline: answer with the outcome, or ask the gateway to retry

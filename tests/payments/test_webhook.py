@@ -773,3 +773,19 @@ def test_with_a_worker_a_notification_is_acknowledged_and_queued_once(client, aw
     queued.assert_called_once_with(event.pk)
     assert event.outcome == WebhookEvent.Outcome.RECEIVED
     assert fresh(awaiting).status == Bill.Status.UNPAID  # decided by the worker, not here
+
+
+def test_with_the_broker_down_a_stored_notification_is_still_acknowledged(
+    client, awaiting, settings
+):
+    """The event is kept; reconciliation decides it later, so the gateway need not resend."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+
+    with mock.patch(
+        "payments.tasks.process_webhook.delay", side_effect=OSError("broker unreachable")
+    ):
+        response = post_webhook(client, paid_body(awaiting))
+
+    assert (response.status_code, result(response)) == (200, "received")
+    (event,) = WebhookEvent.objects.all()
+    assert event.outcome == WebhookEvent.Outcome.RECEIVED
