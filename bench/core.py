@@ -15,11 +15,13 @@ import importlib
 import json
 import os
 import pkgutil
+import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -106,6 +108,80 @@ def var_dir(env: Mapping[str, str]) -> Path:
     return Path(_env_value(env, "VAR_DIR") or BASE_DIR / "var")
 
 
+def env_flag(env: Mapping[str, str], name: str) -> bool:
+    """A yes/no variable such as BENCH_PAYMENTS_RESEED=1."""
+    return (_env_value(env, name) or "").lower() in {"1", "true", "yes"}
+
+
+def without_password(url: str) -> str:
+    """A URL fit to print: the password left out."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}@{parts.hostname or ''}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def percentile(
+    values: Iterable[float], percent: float, weights: Iterable[float] | None = None
+) -> float:
+    """The value below which `percent` % of the (weighted) values lie: the nearest rank."""
+    points = sorted(zip(values, repeat(1.0) if weights is None else weights, strict=False))
+    if not points:
+        return 0.0
+    rank = percent / 100 * sum(weight for _, weight in points)
+    total = 0.0
+    for value, weight in points:
+        total += weight
+        if total >= rank - 1e-9:
+            return value
+    return points[-1][0]
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def run_python(
+    args: list[str], *, env: Mapping[str, str], label: str, timeout_s: float, shown: int = 0
+) -> str:
+    """`python ARGS` in the project's directory; its stdout. On failure its output (the last
+    `shown` characters, else all of it) goes to stderr and BenchError is raised."""
+    try:
+        done = subprocess.run(
+            [sys.executable, *args],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"{label} took more than {timeout_s:.0f} s") from e
+    if done.returncode != 0:
+        output = done.stdout + done.stderr
+        sys.stderr.write(output[-shown:] if shown else output)
+        raise BenchError(f"{label} failed (exit {done.returncode})")
+    return done.stdout
+
+
+def run_driver(
+    module: str, *args: str, env: Mapping[str, str], label: str, timeout_s: float
+) -> dict:
+    """A group's Django side (`python -m module args`) in a process of its own, with the
+    group's settings; what it printed last, a JSON object."""
+    stdout = run_python(
+        ["-m", module, *args], env=env, label=label, timeout_s=timeout_s, shown=4000
+    )
+    try:
+        return json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError) as e:
+        raise BenchError(f"{label} printed no result: {stdout[-500:]!r}") from e
+
+
 @dataclass(frozen=True)
 class Database:
     vendor: str  # "sqlite", "postgresql", ...
@@ -116,14 +192,9 @@ class Database:
         url = _env_value(env, "DATABASE_URL")
         if url is None:
             return cls("sqlite", f"sqlite:///{var_dir(env) / 'db.sqlite3'}")
-        parts = urlsplit(url)
-        scheme = parts.scheme.lower()
-        if parts.password is not None:
-            host = parts.hostname or ""
-            netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-            url = urlunsplit(parts._replace(netloc=netloc))
+        scheme = urlsplit(url).scheme.lower()
         vendor = "postgresql" if scheme in POSTGRES_SCHEMES else scheme.split("+")[0]
-        return cls(vendor, url)
+        return cls(vendor, without_password(url))
 
 
 def _git_describe() -> str | None:
@@ -183,26 +254,54 @@ class Context:
         with self.output.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 
+    @contextmanager
+    def own_figures(self, **common: Any) -> Iterator[None]:
+        """A group's own database, cache or broker in its lines instead of the run's (and no
+        CPU figures of an earlier group's server); the run's back afterwards."""
+        saved = dict(self.common)
+        for key in ("cpu_busy_before_pct", "cpu_other_pct"):
+            self.common.pop(key, None)
+        self.common.update(common)
+        try:
+            yield
+        finally:
+            self.common.clear()
+            self.common.update(saved)
+
+    def report_renders(
+        self, name: str, renders: dict, target_ms: float, first: str, **about: Any
+    ) -> None:
+        """`name`, the median of `bench.seeding.time_renders` (a PDF), and its verdict."""
+        times_ms = renders["times_ms"]
+        median = statistics.median(times_ms)
+        met = median <= target_ms
+        self.emit(
+            name,
+            median,
+            "ms",
+            renders=len(times_ms),
+            first_render_ms=round(renders["first_ms"], 1),
+            min_ms=round(min(times_ms), 1),
+            max_ms=round(max(times_ms), 1),
+            **about,
+            pdf_bytes=renders["bytes"],
+            target=target_ms,
+            target_met=met,
+        )
+        log(
+            f"{name} {median:.1f} ({first} {renders['first_ms']:.0f} ms): "
+            f"target <= {target_ms:.0f} {verdict(met)}"
+        )
+
     # --- the project --------------------------------------------------------
     def manage(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
         """Run a manage.py command with the bench environment (or `env`); raise on failure."""
-        command = [sys.executable, "manage.py", *args]
-        try:
-            done = subprocess.run(
-                command,
-                cwd=BASE_DIR,
-                env=self.env if env is None else env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise BenchError(f"manage.py {' '.join(args)} took more than {timeout:.0f} s") from e
-        if done.returncode != 0:
-            sys.stderr.write(done.stdout + done.stderr)
-            raise BenchError(f"manage.py {' '.join(args)} failed (exit {done.returncode})")
-        return done.stdout
+        return run_python(
+            ["manage.py", *args],
+            env=self.env if env is None else env,
+            label=f"manage.py {' '.join(args)}",
+            timeout_s=timeout,
+        )
 
     def prepare(self) -> None:
         """Database migrated and seeded, static files collected: once per run."""

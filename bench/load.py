@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench.core import BenchError, log
+from bench.core import BenchError, log, percentile
 
 WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
 REQUEST_TIMEOUT_S = 10.0
@@ -50,16 +50,9 @@ class LoadResult:
 
     def percentile_ms(self, percent: float) -> float:
         """The latency below which `percent` % of the requests completed."""
-        points = sorted(self.latency_ms)
-        if not points:
-            return 0.0
-        rank = percent / 100 * sum(weight for _, weight in points)
-        total = 0.0
-        for value, weight in points:
-            total += weight
-            if total >= rank - 1e-9:
-                return value
-        return points[-1][0]
+        return percentile(
+            (value for value, _ in self.latency_ms), percent, (w for _, w in self.latency_ms)
+        )
 
 
 def combine(results: Sequence[LoadResult]) -> LoadResult:
@@ -119,15 +112,42 @@ def run(
 
 
 # --- wrk ------------------------------------------------------------------
-def run_wrk(url: str, *, connections: int, duration_s: int, threads: int) -> LoadResult:
+def run_wrk(
+    url: str, *, connections: int, duration_s: int, threads: int, script: Path = WRK_SCRIPT
+) -> LoadResult:
+    data = wrk_json(
+        url, script=script, connections=connections, duration_s=duration_s, threads=threads
+    )
+    return LoadResult(
+        tool="wrk",
+        connections=connections,
+        duration_s=data["duration_us"] / 1e6,
+        requests=data["requests"],
+        non_2xx=data["non2xx"],
+        socket_errors=socket_errors(data),
+        latency_ms=quantile_points(data),
+    )
+
+
+def wrk_json(
+    url: str,
+    *,
+    script: Path,
+    connections: int,
+    duration_s: int,
+    threads: int,
+    args: Sequence[str] = (),
+) -> dict:
+    """Run wrk with a script ending in wrk_report.lua (`args` go to its init); its summary."""
     command = [
         "wrk",
         f"--threads={max(1, min(threads, connections))}",
         f"--connections={connections}",
         f"--duration={duration_s}s",
         f"--timeout={REQUEST_TIMEOUT_S:.0f}s",
-        f"--script={WRK_SCRIPT}",
+        f"--script={script}",
         url,
+        *(("--", *args) if args else ()),
     ]
     try:
         done = subprocess.run(
@@ -140,21 +160,27 @@ def run_wrk(url: str, *, connections: int, duration_s: int, threads: int) -> Loa
     )
     if done.returncode != 0 or summary is None:
         raise BenchError(f"wrk failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
-    data = json.loads(summary.removeprefix("WRK_JSON "))
+    return json.loads(summary.removeprefix("WRK_JSON "))
+
+
+def wrk_script(prefix: str, path: Path) -> Path:
+    """A script of our own (requests, counters) followed by wrk_report.lua, written to `path`."""
+    path.write_text(prefix + WRK_SCRIPT.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def socket_errors(data: dict) -> int:
+    return data["connect"] + data["read"] + data["write"] + data["timeout"]
+
+
+def quantile_points(data: dict) -> tuple[tuple[float, float], ...]:
+    """wrk's quantiles as (milliseconds, weight) points whose weights add up to its requests."""
     # Quantile p stands for the requests between the previous quantile and p.
     points, previous = [], 0.0
     for percent, micros in data["quantiles_us"]:
         points.append((micros / 1000, (percent - previous) / 100 * data["requests"]))
         previous = percent
-    return LoadResult(
-        tool="wrk",
-        connections=connections,
-        duration_s=data["duration_us"] / 1e6,
-        requests=data["requests"],
-        non_2xx=data["non2xx"],
-        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        latency_ms=tuple(points),
-    )
+    return tuple(points)
 
 
 # --- the Python client ------------------------------------------------------
@@ -170,20 +196,37 @@ class _ProtocolError(Exception):
 
 
 def run_python(url: str, *, connections: int, duration_s: int) -> LoadResult:
-    return asyncio.run(_run_python(url, connections, duration_s))
-
-
-async def _run_python(url: str, connections: int, duration_s: int) -> LoadResult:
     parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or 80
     request = (
         f"GET {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
         "User-Agent: imigrasi-bench\r\nAccept: */*\r\n\r\n"
     ).encode("ascii")
+    return run_python_requests(
+        parts.hostname or "127.0.0.1",
+        parts.port or 80,
+        [request],
+        connections=connections,
+        duration_s=duration_s,
+    )
+
+
+def run_python_requests(
+    host: str, port: int, requests: Sequence[bytes], *, connections: int, duration_s: int
+) -> LoadResult:
+    """The Python client with raw requests: connection i repeats request i (modulo)."""
+    return asyncio.run(_run_python(host, port, requests, connections, duration_s))
+
+
+async def _run_python(
+    host: str, port: int, requests: Sequence[bytes], connections: int, duration_s: int
+) -> LoadResult:
     tally = _Tally()
     started = time.perf_counter()
     deadline = started + duration_s
-    workers = [_connection(host, port, request, deadline, tally) for _ in range(connections)]
+    workers = [
+        _connection(host, port, requests[i % len(requests)], deadline, tally)
+        for i in range(connections)
+    ]
     await asyncio.gather(*workers)
     return LoadResult(
         tool="python",

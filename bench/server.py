@@ -25,6 +25,7 @@ class Response:
     status: int
     content_type: str
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class Gunicorn:
@@ -114,7 +115,7 @@ class Gunicorn:
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
         while time.monotonic() < deadline:
-            if self.process is None or _has_exited(self.process.pid):
+            if self.process is None or has_exited(self.process.pid):
                 raise BenchError(f"gunicorn exited at start-up:\n{self.log_tail()}")
             try:
                 self.get("/bench/hello", timeout_s=5)
@@ -125,49 +126,76 @@ class Gunicorn:
         raise BenchError(f"gunicorn did not answer in {self.startup_timeout_s:.0f} s")
 
     def get(self, path: str, timeout_s: float = 10) -> Response:
+        return self.request("GET", path, timeout_s=timeout_s)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_s: float = 10,
+    ) -> Response:
+        """One request on a connection of its own (closed after the answer)."""
         connection = http.client.HTTPConnection(HOST, self.port, timeout=timeout_s)
         try:
-            connection.request("GET", path)
+            connection.request(method, path, body=body, headers=headers or {})
             answer = connection.getresponse()
-            return Response(answer.status, answer.getheader("Content-Type", ""), answer.read())
+            return Response(
+                answer.status,
+                answer.getheader("Content-Type", ""),
+                answer.read(),
+                tuple(answer.getheaders()),
+            )
         finally:
             connection.close()
 
     def stop(self) -> None:
-        """SIGTERM to the whole process group, SIGKILL what is left after 10 s.
-
-        The arbiter is reaped only after the group has been killed: until
-        then its pid, which is the group's id, cannot be reused, so the
-        signals reach gunicorn's processes and nothing else.
-        """
+        """SIGTERM to the whole process group, SIGKILL what is left after 10 s."""
         process, self.process = self.process, None
         if process is not None:
-            pgid = process.pid  # start_new_session: the arbiter leads its group
-            _signal_group(pgid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while not _has_exited(pgid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not _has_exited(pgid):
-                log("gunicorn did not stop in 10 s; killing it")
-            # Also ends workers a crashed arbiter may have left behind.
-            _signal_group(pgid, signal.SIGKILL)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log(f"gunicorn (pid {pgid}) survived SIGKILL")
+            stop_group(process, "gunicorn")
         if self._log is not None:
             self._log.close()
             self._log = None
 
     def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return tail(self.log_path, lines)
 
 
-def _has_exited(pid: int) -> bool:
+def stop_group(process: subprocess.Popen, name: str) -> None:
+    """Stop a child started with start_new_session (gunicorn, a Celery worker) and its group:
+    SIGTERM (a warm shutdown), SIGKILL what is left after 10 s.
+
+    The leader is reaped only after the group has been killed: until then its pid, which is
+    the group's id, cannot be reused, so the signals reach its processes and nothing else.
+    """
+    pgid = process.pid  # start_new_session: the child leads its group
+    signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while not has_exited(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not has_exited(pgid):
+        log(f"{name} did not stop in 10 s; killing it")
+    # Also ends what a crashed leader may have left behind.
+    signal_group(pgid, signal.SIGKILL)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        log(f"{name} (pid {pgid}) survived SIGKILL")
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def has_exited(pid: int) -> bool:
     """Whether a child has exited, without reaping it (WNOWAIT)."""
     try:
         return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
@@ -175,6 +203,6 @@ def _has_exited(pid: int) -> bool:
         return True
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)

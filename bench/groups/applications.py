@@ -44,36 +44,34 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.client
-import json
-import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode
 
-from bench import load
+from bench import database as databases
+from bench import load, seeding
 from bench.core import (
     BASE_DIR,
     BUSY_WARNING_PCT,
-    POSTGRES_SCHEMES,
     BenchError,
     Context,
     Database,
+    env_flag,
     group,
     log,
+    run_driver,
+    verdict,
 )
 from bench.server import HOST, Gunicorn
 
 DATABASE_NAME = "imigrasi_bench_applications"
-DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 SEED_VERSION = 1
 APPLICATIONS = 100_000
 CITIZENS = 3_000
@@ -99,55 +97,21 @@ def applications(ctx: Context) -> None:
     measured = _driver(env, "measure", timeout_s=300)
 
     # This group's database replaces the run's in its lines.
-    common = dict(ctx.common)
-    ctx.common.update(database=database.vendor, database_url=database.url)
-    for key in ("cpu_busy_before_pct", "cpu_other_pct"):
-        ctx.common.pop(key, None)  # from an earlier group's server
-    try:
+    with ctx.own_figures(database=database.vendor, database_url=database.url):
         _report_in_process(ctx, measured)
         _serve_and_load(ctx, env, measured)
-    finally:
-        ctx.common.clear()
-        ctx.common.update(common)
 
 
 # --- The database ------------------------------------------------------------------------------
 
 
-def _database_url(env: dict[str, str]) -> str:
-    explicit = (env.get("BENCH_APPLICATIONS_DATABASE_URL") or "").strip()
-    if explicit:
-        return explicit
-    configured = (env.get("DATABASE_URL") or "").strip()
-    parts = urlsplit(configured)
-    if parts.scheme.lower() in POSTGRES_SCHEMES:
-        return urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))  # same server, own database
-    return DEFAULT_DATABASE_URL
-
-
 def _environment(ctx: Context) -> tuple[dict[str, str], Database]:
-    env = dict(ctx.env)
-    env["DATABASE_URL"] = _database_url(env)
+    env = databases.group_environment(ctx.env, DATABASE_NAME, "BENCH_APPLICATIONS_DATABASE_URL")
     # One client address makes every status check: the per-IP limit must not answer 429.
     env["STATUS_CHECK_LIMIT"] = "100000000"
     # As in production: Redis for the cache and sessions (a database of its own).
     env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    database = Database.from_env(env)
-    if database.vendor != "postgresql":
-        raise BenchError(f"the applications group needs PostgreSQL, not {database.url}")
-    return env, database
-
-
-def _connect_args(url: str) -> tuple[str, dict]:
-    parts = urlsplit(url)
-    connect = {
-        "host": parts.hostname or None,
-        "port": parts.port,
-        "user": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "connect_timeout": 5,
-    }
-    return unquote(parts.path.lstrip("/")), {k: v for k, v in connect.items() if v is not None}
+    return env, databases.require_postgresql(env, "applications")
 
 
 def _signature() -> str:
@@ -161,51 +125,20 @@ def _signature() -> str:
     return f"imigrasi bench applications: seed v{SEED_VERSION}, {APPLICATIONS} rows, {digest}"
 
 
-def _marker(url: str) -> str | None:
-    import psycopg
-
-    name, connect = _connect_args(url)
-    try:
-        with psycopg.connect(dbname=name, **connect) as conn:
-            row = conn.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                [name],
-            ).fetchone()
-    except psycopg.Error as e:
-        raise BenchError(f"cannot read the seed mark of {name}: {e}") from e
-    return row[0] if row else None
-
-
-def _set_marker(url: str, text: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name, connect = _connect_args(url)
-    with psycopg.connect(dbname=name, autocommit=True, **connect) as conn:
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(text))
-        )
-
-
 def _prepare(ctx: Context, env: dict[str, str], database: Database) -> None:
-    from bench import database as databases
-
     log(f"applications: database {database.url}")
     databases.ensure_exists(env, database)
     expected = _signature()
-    reseed = (env.get("BENCH_APPLICATIONS_RESEED") or "").strip().lower() in {"1", "true", "yes"}
-    if not reseed and _marker(env["DATABASE_URL"]) == expected:
+    reseed = env_flag(env, "BENCH_APPLICATIONS_RESEED")
+    if not reseed and databases.mark(env["DATABASE_URL"]) == expected:
         log("applications: reusing the seeded database (BENCH_APPLICATIONS_RESEED=1 seeds anew)")
         ctx.manage("migrate", "--no-input", "-v", "0", env=env)
     else:
         started = time.monotonic()
-        databases.drop(env, database)
-        databases.ensure_exists(env, database)
-        ctx.manage("migrate", "--no-input", "-v", "0", env=env)
-        ctx.manage("seed_demo", "-v", "0", env=env)
+        databases.rebuild(ctx, env, database)
         log(f"applications: seeding {APPLICATIONS:,} applications")
         seeded = _driver(env, "seed", timeout_s=600)
-        _set_marker(env["DATABASE_URL"], expected)
+        databases.set_mark(env["DATABASE_URL"], expected)
         log(
             f"applications: seeded {seeded['applications']:,} applications, "
             f"{seeded['events']:,} status events, {seeded['documents']:,} documents, "
@@ -216,25 +149,9 @@ def _prepare(ctx: Context, env: dict[str, str], database: Database) -> None:
 
 def _driver(env: dict[str, str], command: str, *, timeout_s: float) -> dict:
     """This module's Django side, in a process of its own with the group's settings."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.groups.applications", command],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise BenchError(f"applications {command} took more than {timeout_s:.0f} s") from e
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr[-4000:])
-        raise BenchError(f"applications {command} failed (exit {done.returncode})")
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError) as e:
-        raise BenchError(f"applications {command} printed no result: {done.stdout[-500:]!r}") from e
+    label = f"applications {command}"
+    module = "bench.groups.applications"
+    return run_driver(module, command, env=env, label=label, timeout_s=timeout_s)
 
 
 # --- In-process figures ------------------------------------------------------------------------
@@ -242,24 +159,12 @@ def _driver(env: dict[str, str], command: str, *, timeout_s: float) -> dict:
 
 def _report_in_process(ctx: Context, measured: dict) -> None:
     receipt = measured["receipt"]
-    median = statistics.median(receipt["times_ms"])
-    met = median <= RECEIPT_TARGET_MS
-    ctx.emit(
+    ctx.report_renders(
         "receipt_pdf.median_ms",
-        median,
-        "ms",
-        renders=len(receipt["times_ms"]),
-        first_render_ms=round(receipt["first_ms"], 1),
-        min_ms=round(min(receipt["times_ms"]), 1),
-        max_ms=round(max(receipt["times_ms"]), 1),
+        receipt,
+        RECEIPT_TARGET_MS,
+        "first render",
         reference=receipt["reference"],
-        pdf_bytes=receipt["bytes"],
-        target=RECEIPT_TARGET_MS,
-        target_met=met,
-    )
-    log(
-        f"receipt_pdf.median_ms {median:.1f} (first render {receipt['first_ms']:.0f} ms): "
-        f"target <= {RECEIPT_TARGET_MS:.0f} " + ("met" if met else "NOT met")
     )
 
     admin = measured["admin"]
@@ -279,7 +184,7 @@ def _report_in_process(ctx: Context, measured: dict) -> None:
         )
     log(
         f"admin_list.queries_10 {small['queries']}, admin_list.queries_500 {large['queries']}: "
-        "target equal " + ("met" if equal else "NOT met")
+        f"target equal {verdict(equal)}"
     )
     if not equal:
         extra = _normalised(large["sql"])
@@ -365,10 +270,8 @@ def _serve_and_load(ctx: Context, env: dict[str, str], measured: dict) -> None:
             ratio_target = {"target": STATUS_RATIO_TARGET, "target_met": ratio_met}
             verdicts.append(
                 f"status_page.ratio {ratio:.3f} (target >= {STATUS_RATIO_TARGET} "
-                + ("met" if ratio_met else "NOT met")
-                + f"), status_page.p99_ms {p99:.1f} (target <= {STATUS_P99_TARGET_MS:.0f} "
-                + ("met" if p99_met else "NOT met")
-                + ")"
+                f"{verdict(ratio_met)}), status_page.p99_ms {p99:.1f} "
+                f"(target <= {STATUS_P99_TARGET_MS:.0f} {verdict(p99_met)})"
             )
         else:
             p99_target = ratio_target = {}
@@ -461,28 +364,9 @@ def _pages(server: Gunicorn, measured: dict) -> list[Page]:
     ]
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-
-def _send(
-    server: Gunicorn, method: str, path: str, headers: dict[str, str], body: str | None
-) -> _Answer:
-    connection = http.client.HTTPConnection(HOST, server.port, timeout=10)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        answer = connection.getresponse()
-        return _Answer(answer.status, answer.getheaders(), answer.read())
-    finally:
-        connection.close()
-
-
 def _csrf(server: Gunicorn, cookie_name: str) -> tuple[str, str]:
     """The CSRF cookie and form token a browser gets with the status-check form."""
-    answer = _send(server, "GET", STATUS_CHECK, {}, None)
+    answer = server.get(STATUS_CHECK)
     if answer.status != 200:
         raise BenchError(f"GET {STATUS_CHECK} answered {answer.status}\n{server.log_tail()}")
     jar: SimpleCookie = SimpleCookie()
@@ -498,7 +382,7 @@ def _csrf(server: Gunicorn, cookie_name: str) -> tuple[str, str]:
 def _check(server: Gunicorn, page: Page) -> int:
     """Every URL once before the load: a 200 with the page expected; the mean body size."""
     if not page.requests:
-        answer = _send(server, "GET", page.path, {}, None)
+        answer = server.get(page.path)
         if answer.status != 200 or answer.body != b"hello":
             raise BenchError(
                 f"GET {page.path} answered {answer.status} {answer.body[:80]!r} "
@@ -507,7 +391,7 @@ def _check(server: Gunicorn, page: Page) -> int:
         return len(answer.body)
     sizes = []
     for method, path, headers, body in page.requests:
-        answer = _send(server, method, path, headers, body)
+        answer = server.request(method, path, body=body, headers=headers)
         if answer.status != 200:
             hint = {302: " (not logged in: a redirect to the login page?)", 403: " (CSRF?)"}
             raise BenchError(
@@ -539,9 +423,9 @@ def _load(
             wrk_threads=options.wrk_threads,
         )
     if ctx.tool() == "wrk":
-        return _run_wrk(
+        return load.run_wrk(
             server.url("/"),
-            scripts[page.name],
+            script=scripts[page.name],
             connections=options.connections,
             duration_s=seconds,
             threads=options.wrk_threads,
@@ -587,60 +471,13 @@ def _wrk_script(page: Page, directory: Path) -> Path:
             f"  {{{_lua(method)}, {_lua(path)}, {{{header_table}}}, "
             f"{_lua(body) if body is not None else 'nil'}}},"
         )
-    script = directory / f"{page.name}.lua"
-    script.write_text(
-        _LUA_REQUESTS % "\n".join(rows) + load.WRK_SCRIPT.read_text(encoding="utf-8"),
-        encoding="utf-8",
-    )
-    return script
-
-
-def _run_wrk(
-    url: str, script: Path, *, connections: int, duration_s: int, threads: int
-) -> load.LoadResult:
-    """As `load.run_wrk`, with a script that makes the requests (paths, cookies, bodies)."""
-    command = [
-        "wrk",
-        f"--threads={max(1, min(threads, connections))}",
-        f"--connections={connections}",
-        f"--duration={duration_s}s",
-        f"--timeout={load.REQUEST_TIMEOUT_S:.0f}s",
-        f"--script={script}",
-        url,
-    ]
-    try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=duration_s + 60, check=False
-        )
-    except subprocess.TimeoutExpired as e:
-        raise BenchError(f"wrk did not finish within {duration_s + 60} s") from e
-    summary = next(
-        (line for line in done.stdout.splitlines() if line.startswith("WRK_JSON ")), None
-    )
-    if done.returncode != 0 or summary is None:
-        raise BenchError(f"wrk failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
-    data = json.loads(summary.removeprefix("WRK_JSON "))
-    points, previous = [], 0.0
-    for percent, micros in data["quantiles_us"]:
-        points.append((micros / 1000, (percent - previous) / 100 * data["requests"]))
-        previous = percent
-    return load.LoadResult(
-        tool="wrk",
-        connections=connections,
-        duration_s=data["duration_us"] / 1e6,
-        requests=data["requests"],
-        non_2xx=data["non2xx"],
-        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        latency_ms=tuple(points),
-    )
+    return load.wrk_script(_LUA_REQUESTS % "\n".join(rows), directory / f"{page.name}.lua")
 
 
 def _run_python(
     server: Gunicorn, page: Page, *, connections: int, duration_s: int
 ) -> load.LoadResult:
     """The Python client, each connection repeating one of the page's requests."""
-    import asyncio
-
     netloc = f"{HOST}:{server.port}"
     raw = []
     for method, path, headers, body in page.requests:
@@ -650,41 +487,13 @@ def _run_python(
             lines.append(f"Content-Length: {len(body.encode())}")
         raw.append(("\r\n".join(lines) + "\r\n\r\n" + (body or "")).encode("ascii"))
 
-    async def run() -> load._Tally:
-        tally = load._Tally()
-        deadline = time.perf_counter() + duration_s
-        await asyncio.gather(
-            *(
-                load._connection(HOST, server.port, raw[i % len(raw)], deadline, tally)
-                for i in range(connections)
-            )
-        )
-        return tally
-
-    tally = asyncio.run(run())
-    return load.LoadResult(
-        tool="python",
-        connections=connections,
-        duration_s=float(duration_s),
-        requests=len(tally.latencies),
-        non_2xx=tally.non_2xx,
-        socket_errors=tally.socket_errors,
-        latency_ms=tuple((seconds * 1000, 1.0) for seconds in tally.latencies),
+    return load.run_python_requests(
+        HOST, server.port, raw, connections=connections, duration_s=duration_s
     )
 
 
 # --- The Django side: `python -m bench.groups.applications seed|measure` -------------------------
 
-FIRST_NAMES = [
-    "Ani", "Budi", "Citra", "Dewi", "Eko", "Fitri", "Gita", "Hadi", "Indah", "Joko",
-    "Kartika", "Lestari", "Made", "Nur", "Putu", "Rina", "Siti", "Taufik", "Wayan", "Yusuf",
-]  # fmt: skip
-LAST_NAMES = [
-    "Lestari", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama", "Nugroho",
-    "Siregar", "Harahap", "Nasution", "Simanjuntak", "Gunawan", "Rahmawati", "Setiawan",
-]  # fmt: skip
-PLACES = ["Metro", "Gunung Sugih", "Liwa", "Bengkulu", "Padang", "Bandar Lampung", "Palembang"]
-DESTINATIONS = ["Arab Saudi", "Malaysia", "Singapura", "Jepang", "Korea Selatan", "Australia"]
 NATIONALITIES = ["Malaysia", "Australia", "Belanda", "Jepang", "India", "Amerika Serikat"]
 
 # Status → share of the applications (per mille).
@@ -774,14 +583,7 @@ def _seed() -> dict:
     from psycopg import sql
 
     from accounts.models import User
-    from applications.models import (
-        Application,
-        Document,
-        Person,
-        Receipt,
-        Service,
-        StatusEvent,
-    )
+    from applications.models import Application, Document, Receipt, Service, StatusEvent
     from applications.services import REFERENCE_ALPHABET, REFERENCE_RANDOM_LENGTH
     from offices import roles
     from offices.models import Office, StaffMembership
@@ -816,40 +618,10 @@ def _seed() -> dict:
             officer.groups.set([officer_group])
             StaffMembership.objects.create(user=officer, office=office)
 
-        citizens = User.objects.bulk_create(
-            [
-                User(
-                    email=f"bench.citizen.{i}@example.invalid",
-                    full_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(21_000)),
-                    sex=rng.choice("LP"),
-                    address=f"Jl. Merdeka No. {rng.randrange(1, 300)}, {rng.choice(PLACES)}",
-                    preferred_language="en" if rng.random() < 0.15 else "id",
-                    password=make_password(None),
-                    email_verified_at=now,
-                    privacy_consent_at=now,
-                )
-                for i in range(CITIZENS)
-            ],
-            batch_size=1000,
+        citizens = seeding.citizens(
+            rng, CITIZENS, email="bench.citizen.{}@example.invalid", now=now
         )
-        persons = Person.objects.bulk_create(
-            [
-                Person(
-                    owner=user,
-                    relationship=Person.Relationship.SELF,
-                    full_name=user.full_name,
-                    date_of_birth=user.date_of_birth,
-                    sex=user.sex,
-                    address=user.address,
-                    place_of_birth=rng.choice(PLACES),
-                    father_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    mother_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                )
-                for user in citizens
-            ],
-            batch_size=1000,
-        )
+        persons = seeding.persons(rng, citizens)
 
         services = list(Service.objects.active().prefetch_related("requirements"))
         service_weights = [5 if s.category == "passport" else 1 for s in services]
@@ -903,14 +675,13 @@ def _seed() -> dict:
                 )
                 previous = to
             submitted = at.get("submitted")
-            while True:
-                reference = f"{service.reference_prefix}-{office.code}-{created:%y}-" + "".join(
-                    rng.choices(REFERENCE_ALPHABET, k=REFERENCE_RANDOM_LENGTH)
-                )
-                if reference not in references:
-                    references.add(reference)
-                    break
-            passport = service.details != "permit"
+            prefix = f"{service.reference_prefix}-{office.code}-{created:%y}-"
+            reference = seeding.unique(
+                lambda prefix=prefix: (
+                    prefix + "".join(rng.choices(REFERENCE_ALPHABET, k=REFERENCE_RANDOM_LENGTH))
+                ),
+                references,
+            )
             applications.append(
                 {
                     "id": pk,
@@ -923,17 +694,7 @@ def _seed() -> dict:
                     "status_changed_at": moments[-1] if moments else created,
                     "resume_status": resume,
                     "step_reached": rng.randint(1, 4) if status == "draft" else 4,
-                    "full_name": person.full_name,
-                    "date_of_birth": person.date_of_birth,
-                    "place_of_birth": person.place_of_birth,
-                    "sex": person.sex,
-                    "address": person.address,
-                    "father_name": person.father_name,
-                    "mother_name": person.mother_name,
-                    "travel_purpose": rng.choice(["tourism", "pilgrimage", "work", "family"]),
-                    "destination": rng.choice(DESTINATIONS) if passport else "",
-                    "nationality": "" if passport else rng.choice(NATIONALITIES),
-                    "sponsor_name": "" if passport else person.full_name,
+                    **seeding.applicant(person, service, rng, NATIONALITIES),
                     "fee_amount": fees[service.pk] if submitted else None,
                     "declaration_at": submitted - dt.timedelta(minutes=1) if submitted else None,
                     "submitted_at": submitted,
@@ -1070,14 +831,7 @@ def _measure() -> dict:
         .order_by("pk")
         .first()
     )
-    started = time.perf_counter()
-    pdf = receipt_pdf(application)
-    first_ms = (time.perf_counter() - started) * 1000
-    times_ms = []
-    for _ in range(RECEIPT_RENDERS):
-        started = time.perf_counter()
-        receipt_pdf(application)
-        times_ms.append((time.perf_counter() - started) * 1000)
+    renders = seeding.time_renders(lambda: receipt_pdf(application), RECEIPT_RENDERS)
 
     # The officers' list: an officer of the 10-application office, one of the 500 one.
     admin = {}
@@ -1110,28 +864,16 @@ def _measure() -> dict:
         "csrf_cookie_name": settings.CSRF_COOKIE_NAME,
         "status_pages": status_pages,
         "checks": checks,
-        "receipt": {
-            "reference": application.reference,
-            "first_ms": first_ms,
-            "times_ms": times_ms,
-            "bytes": len(pdf),
-        },
+        "receipt": {"reference": application.reference, **renders},
         "admin": admin,
     }
 
 
-def _main(argv: list[str]) -> int:
-    if argv not in (["seed"], ["measure"]):
-        print("usage: python -m bench.groups.applications seed|measure", file=sys.stderr)
-        return 2
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imigrasi.settings")
-    import django
-
-    django.setup()
-    result = _seed() if argv == ["seed"] else _measure()
-    print(json.dumps(result, default=str), flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(
+        seeding.main(
+            sys.argv[1:],
+            {"seed": _seed, "measure": _measure},
+            "python -m bench.groups.applications seed|measure",
+        )
+    )

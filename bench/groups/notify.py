@@ -32,21 +32,27 @@ quarter of the CPU here), so it is not by itself a sign of a busy machine;
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import IO
 
 from bench import cpu
-from bench.core import BASE_DIR, BenchError, Context, Database, group, log, var_dir
-from bench.server import _has_exited, _signal_group
+from bench import database as databases
+from bench.core import (
+    BenchError,
+    Context,
+    Database,
+    group,
+    log,
+    percentile,
+    run_driver,
+    var_dir,
+    verdict,
+    without_password,
+)
+from bench.worker import celery_worker
 
 DELIVERED_TARGET = 100.0  # messages per second
 P50_TARGET_MS = 200.0
@@ -63,35 +69,43 @@ WORKER_CONCURRENCY = 2
 def notify(ctx: Context) -> None:
     env, database = _environment(ctx)
     _check_redis(env["REDIS_URL"])
-    _migrate(env, database)
+    _migrate(ctx, env, database)
     busy = cpu.busy_percent()
     if busy is not None and busy > 10:
         log(f"the machine is busy: {busy:.0f} % of the CPU in use before the bench")
     usage = cpu.OtherUsage.start()
     log_path = ctx.output.parent / "notify-worker.log"
+    queue = env["BENCH_CELERY_QUEUE"]
     with Gateway() as gateway:
         env["SMS_GATEWAY_URL"] = gateway.url
-        with _worker(env, log_path):
+        log(
+            f"celery worker (prefork, {WORKER_CONCURRENCY} processes), queue {queue}, "
+            f"log {log_path}"
+        )
+        with celery_worker(
+            env,
+            log_path,
+            app="bench.notify_celery",
+            queue=queue,
+            name=f"{queue}@%h",
+            concurrency=WORKER_CONCURRENCY,
+            startup_check_s=0.5,
+        ):
             result = _drive(env)
         arrivals = gateway.arrivals()
     _delete_queue(env["REDIS_URL"], env["BENCH_CELERY_QUEUE"])
     other = usage.percent() if usage else None
 
     # This group's own database, broker and CPU figures replace the run's in its lines.
-    common = dict(ctx.common)
-    ctx.common.update(
+    with ctx.own_figures(
         database=database.vendor,
         database_url=database.url,
         cache="redis",
-        broker=_without_password(env["REDIS_URL"]),
+        broker=without_password(env["REDIS_URL"]),
         cpu_busy_before_pct=round(busy, 1) if busy is not None else None,
         cpu_other_pct=round(other, 1) if other is not None else None,
-    )
-    try:
+    ):
         _report(ctx, result, arrivals)
-    finally:
-        ctx.common.clear()
-        ctx.common.update(common)
     if other is not None and other > 10:
         log(f"other processes took {other:.0f} % of the CPU during the bench: run again")
 
@@ -130,8 +144,8 @@ def _report(ctx: Context, result: dict, arrivals: dict[str, list[float]]) -> Non
         "ms",
         messages=len(to_sending),
         offered_per_s=round(paced["rate"], 1),
-        p90_ms=round(_percentile(to_sending, 90), 1),
-        p99_ms=round(_percentile(to_sending, 99), 1),
+        p90_ms=round(percentile(to_sending, 90), 1),
+        p99_ms=round(percentile(to_sending, 99), 1),
         p50_to_gateway_ms=round(statistics.median(to_gateway), 1),
         target=P50_TARGET_MS,
         target_met=p50_met,
@@ -139,11 +153,9 @@ def _report(ctx: Context, result: dict, arrivals: dict[str, list[float]]) -> Non
     )
     log(
         f"notify.delivered_per_s {delivered_per_s:.0f} (target >= {DELIVERED_TARGET:.0f} "
-        + ("met" if delivered_met else "NOT met")
-        + f"), notify.p50_to_sending_ms {p50:.1f} at {paced['rate']:.0f}/s "
-        f"(target <= {P50_TARGET_MS:.0f} "
-        + ("met" if p50_met else "NOT met")
-        + f"), {ctx.common['database']}"
+        f"{verdict(delivered_met)}), notify.p50_to_sending_ms {p50:.1f} at "
+        f"{paced['rate']:.0f}/s (target <= {P50_TARGET_MS:.0f} {verdict(p50_met)}), "
+        f"{ctx.common['database']}"
     )
     if duplicates:
         raise BenchError(f"the gateway received {duplicates} duplicate messages")
@@ -175,109 +187,22 @@ def _environment(ctx: Context) -> tuple[dict[str, str], Database]:
     return env, Database.from_env(env)
 
 
-def _without_password(url: str) -> str:
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _check_redis(url: str) -> None:
     import redis
 
     try:
         redis.Redis.from_url(url, socket_connect_timeout=2).ping()
     except redis.RedisError as e:
-        raise BenchError(f"the notify group needs Redis at {_without_password(url)}: {e}") from e
+        raise BenchError(f"the notify group needs Redis at {without_password(url)}: {e}") from e
 
 
-def _migrate(env: dict[str, str], database: Database) -> None:
-    from bench import database as databases
-
+def _migrate(ctx: Context, env: dict[str, str], database: Database) -> None:
     log(f"database: {database.url}")
     databases.ensure_exists(env, database)
-    done = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.stderr.write(done.stdout + done.stderr)
-        raise BenchError(f"migrate failed (exit {done.returncode})")
+    ctx.manage("migrate", "--no-input", "-v", "0", env=env)
 
 
-# --- The worker --------------------------------------------------------------------------------
-
-
-@contextmanager
-def _worker(env: dict[str, str], log_path: Path):
-    """A prefork worker in its own process group, always stopped."""
-    queue = env["BENCH_CELERY_QUEUE"]
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "bench.notify_celery",
-        "worker",
-        "--pool",
-        "prefork",
-        "-c",
-        str(WORKER_CONCURRENCY),
-        "-Q",
-        queue,
-        "-n",
-        f"{queue}@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-    ]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"celery worker (prefork, {WORKER_CONCURRENCY} processes), queue {queue}, log {log_path}")
-    output: IO[bytes] = log_path.open("wb")
-    process = subprocess.Popen(
-        command,
-        cwd=BASE_DIR,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        time.sleep(0.5)
-        if _has_exited(process.pid):
-            raise BenchError(f"the Celery worker exited at start-up:\n{_tail(log_path)}")
-        yield process
-    finally:
-        _signal_group(process.pid, 15)  # warm shutdown: finish the task at hand
-        deadline = time.monotonic() + 10
-        while not _has_exited(process.pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not _has_exited(process.pid):
-            log("the Celery worker did not stop in 10 s; killing it")
-        _signal_group(process.pid, 9)  # also what a dead parent left behind
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            log(f"the Celery worker (pid {process.pid}) survived SIGKILL")
-        output.close()
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+# --- The queue ----------------------------------------------------------------------------------
 
 
 def _delete_queue(url: str, queue: str) -> None:
@@ -297,9 +222,9 @@ def _delete_queue(url: str, queue: str) -> None:
 
 
 def _drive(env: dict[str, str]) -> dict:
-    command = [
-        sys.executable,
-        "-m",
+    log(f"notify: {WARMUP} warm-up, {BURST} in one transaction, {PACED} at {PACED_RATE:.0f}/s")
+    budget = 3 * PHASE_TIMEOUT_S + PACED / PACED_RATE + 60
+    return run_driver(
         "bench.notify_driver",
         "--warmup",
         str(WARMUP),
@@ -311,35 +236,10 @@ def _drive(env: dict[str, str]) -> dict:
         str(PACED_RATE),
         "--timeout",
         str(PHASE_TIMEOUT_S),
-    ]
-    log(f"notify: {WARMUP} warm-up, {BURST} in one transaction, {PACED} at {PACED_RATE:.0f}/s")
-    budget = 3 * PHASE_TIMEOUT_S + PACED / PACED_RATE + 60
-    try:
-        done = subprocess.run(
-            command,
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=budget,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise BenchError(f"the notify driver took more than {budget:.0f} s") from e
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr[-4000:])
-        raise BenchError(f"the notify driver failed (exit {done.returncode})")
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError) as e:
-        raise BenchError(f"the notify driver printed no result: {done.stdout[-500:]!r}") from e
-
-
-def _percentile(ordered: list[float], percent: float) -> float:
-    if not ordered:
-        return 0.0
-    index = min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered)) - 1))
-    return ordered[index]
+        env=env,
+        label="the notify driver",
+        timeout_s=budget,
+    )
 
 
 # --- The gateway ---------------------------------------------------------------------------------

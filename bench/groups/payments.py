@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import http.client
 import itertools
@@ -69,34 +70,36 @@ import json
 import os
 import random
 import secrets
-import signal
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
-from bench import cpu, load
+from bench import cpu, load, seeding
+from bench import database as databases
 from bench.core import (
     BASE_DIR,
-    POSTGRES_SCHEMES,
     BenchError,
     Context,
     Database,
+    env_flag,
     group,
     log,
+    percentile,
+    run_driver,
+    verdict,
+    without_password,
 )
-from bench.server import HOST, Gunicorn
+from bench.server import Gunicorn, has_exited, tail
+from bench.worker import celery_worker
 
 DATABASE_NAME = "imigrasi_bench_payments"
 TEMPLATE_NAME = "imigrasi_bench_payments_template"
-DEFAULT_DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{DATABASE_NAME}"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/12"  # cache and sessions, flushed each run
 DEFAULT_BROKER_URL = "redis://127.0.0.1:6379/13"  # Celery's queue, emptied before and after
 TEMPLATE_VERSION = 2
@@ -125,6 +128,9 @@ DUPLICATE_EFFECTS_TARGET = 0
 WEBHOOK_PATH = "/pembayaran/webhook/sandbox/"
 ACCEPTED_WORDS = {"received", "duplicate", "applied"}  # 200 answers (applied: tasks eager)
 METHODS = ["va_bri", "va_bni", "va_mandiri", "va_bca", "qris", "card"]
+NTPN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+# The requests of the wrk client (put before bench/wrk_report.lua).
+WRK_REQUESTS = Path(__file__).resolve().parent.parent / "wrk_payments.lua"
 
 
 @group("payments")
@@ -135,25 +141,20 @@ def payments(ctx: Context) -> None:
         _prepare(ctx, env, database)
         log(f"payments: seeding {BILLS:,} applications awaiting payment, each with its bill")
         started = time.monotonic()
-        seeded = _driver(env, "seed", str(seeded_path), timeout_s=300)
+        seeded = _driver(env, "seed", seeded_path, timeout_s=300)
         bills = json.loads(seeded_path.read_text(encoding="utf-8"))["bills"]
         log(
             f"payments: seeded {seeded['applications']:,} applications and bills of "
             f"{seeded['citizens']:,} citizens, {seeded['notifications']:,} past notifications "
             f"in {time.monotonic() - started:.0f} s"
         )
-
-        common = dict(ctx.common)
-        ctx.common.update(
+        with ctx.own_figures(
             database=database.vendor,
             database_url=database.url,
             cache="redis",
-            broker=_without_password(env["CELERY_BROKER_URL"]),
+            broker=without_password(env["CELERY_BROKER_URL"]),
             celery_eager=False,
-        )
-        for key in ("cpu_busy_before_pct", "cpu_other_pct"):
-            ctx.common.pop(key, None)  # from an earlier group's server
-        try:
+        ):
             rng = random.Random(RANDOM_SEED)
             events = _events(bills, rng)
             sequence = _sequence(len(events), rng, recent_window=2 * ctx.options.connections)
@@ -169,44 +170,15 @@ def payments(ctx: Context) -> None:
             }
             sent_path.write_text(json.dumps(sent), encoding="utf-8")
             log("payments: counting effects and timing the receipt PDF, in-process")
-            verified = _driver(env, "verify", str(sent_path), timeout_s=300)
+            verified = _driver(env, "verify", sent_path, timeout_s=300)
             _report(ctx, http_run, decided, verified)
-        finally:
-            ctx.common.clear()
-            ctx.common.update(common)
 
 
 # --- The database ------------------------------------------------------------------------------
 
 
-def _database_url(env: dict[str, str]) -> str:
-    explicit = (env.get("BENCH_PAYMENTS_DATABASE_URL") or "").strip()
-    if explicit:
-        return explicit
-    configured = (env.get("DATABASE_URL") or "").strip()
-    parts = urlsplit(configured)
-    if parts.scheme.lower() in POSTGRES_SCHEMES:
-        return urlunsplit(parts._replace(path=f"/{DATABASE_NAME}"))  # same server, own database
-    return DEFAULT_DATABASE_URL
-
-
-def _with_name(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}@{parts.hostname or ''}" + (
-        f":{parts.port}" if parts.port else ""
-    )
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def _environment(ctx: Context) -> tuple[dict[str, str], Database]:
-    env = dict(ctx.env)
-    env["DATABASE_URL"] = _database_url(env)
+    env = databases.group_environment(ctx.env, DATABASE_NAME, "BENCH_PAYMENTS_DATABASE_URL")
     # Redis databases of the bench's own: the cache (flushed at the seed) and the broker.
     env["REDIS_URL"] = (env.get("BENCH_PAYMENTS_REDIS_URL") or "").strip() or DEFAULT_REDIS_URL
     env["CELERY_BROKER_URL"] = (
@@ -218,22 +190,7 @@ def _environment(ctx: Context) -> tuple[dict[str, str], Database]:
     env["SANDBOX_WEBHOOK_SECRET"] = secrets.token_hex(32)  # the bench signs with it too
     env["BENCH_PAYMENTS_PARKED_QUEUE"] = PARKED_QUEUE  # read by bench.payments_celery
     env.pop("SANDBOX_WEBHOOK_URL", None)
-    database = Database.from_env(env)
-    if database.vendor != "postgresql":
-        raise BenchError(f"the payments group needs PostgreSQL, not {database.url}")
-    return env, database
-
-
-def _connect_args(url: str) -> tuple[str, dict]:
-    parts = urlsplit(url)
-    connect = {
-        "host": parts.hostname or None,
-        "port": parts.port,
-        "user": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-        "connect_timeout": 5,
-    }
-    return unquote(parts.path.lstrip("/")), {k: v for k, v in connect.items() if v is not None}
+    return env, databases.require_postgresql(env, "payments")
 
 
 def _signature() -> str:
@@ -246,90 +203,27 @@ def _signature() -> str:
     return f"imigrasi bench payments template v{TEMPLATE_VERSION}, {schema.hexdigest()[:16]}"
 
 
-def _marker(url: str) -> str | None:
-    import psycopg
-
-    name, connect = _connect_args(url)
-    try:
-        with psycopg.connect(dbname="postgres", **connect) as conn:
-            row = conn.execute(
-                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-                [name],
-            ).fetchone()
-    except psycopg.Error as e:
-        raise BenchError(f"cannot read the mark of {name}: {e}") from e
-    return row[0] if row else None
-
-
-def _set_marker(url: str, text: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name, connect = _connect_args(url)
-    with psycopg.connect(dbname="postgres", autocommit=True, **connect) as conn:
-        conn.execute(
-            sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(text))
-        )
-
-
-def _create_from_template(url: str, template: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    name, connect = _connect_args(url)
-    try:
-        with psycopg.connect(dbname="postgres", autocommit=True, **connect) as conn:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-    except psycopg.Error as e:
-        raise BenchError(f"cannot create {name} from {template}: {e}") from e
-
-
 def _prepare(ctx: Context, env: dict[str, str], database: Database) -> None:
     """A fresh copy of the migrated template as the run's database; static files collected."""
-    from bench import database as databases
-
-    template_env = {**env, "DATABASE_URL": _with_name(env["DATABASE_URL"], TEMPLATE_NAME)}
+    template_env = {**env, "DATABASE_URL": databases.with_name(env["DATABASE_URL"], TEMPLATE_NAME)}
     template = Database.from_env(template_env)
     expected = _signature()
-    rebuild = (env.get("BENCH_PAYMENTS_RESEED") or "").strip().lower() in {"1", "true", "yes"}
-    if rebuild or _marker(template_env["DATABASE_URL"]) != expected:
+    current = databases.mark(template_env["DATABASE_URL"], via="postgres") == expected
+    if env_flag(env, "BENCH_PAYMENTS_RESEED") or not current:
         log(f"payments: building the template {template.url} (migrate, seed_demo)")
-        databases.drop(template_env, template)
-        databases.ensure_exists(template_env, template)
-        ctx.manage("migrate", "--no-input", "-v", "0", env=template_env)
-        ctx.manage("seed_demo", "-v", "0", env=template_env)
-        _set_marker(template_env["DATABASE_URL"], expected)
+        databases.rebuild(ctx, template_env, template)
+        databases.set_mark(template_env["DATABASE_URL"], expected, via="postgres")
     log(f"payments: database {database.url}, a fresh copy of {TEMPLATE_NAME}")
     databases.drop(env, database)
-    _create_from_template(env["DATABASE_URL"], TEMPLATE_NAME)
+    databases.create_from_template(env["DATABASE_URL"], TEMPLATE_NAME)
     ctx.manage("collectstatic", "--no-input", "-v", "0", env=env)
 
 
-def _driver(env: dict[str, str], command: str, path: str, *, timeout_s: float) -> dict:
+def _driver(env: dict[str, str], command: str, path: Path, *, timeout_s: float) -> dict:
     """This module's Django side, in a process of its own with the group's settings."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "bench.groups.payments", command, path],
-            cwd=BASE_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as e:
-        raise BenchError(f"payments {command} took more than {timeout_s:.0f} s") from e
-    if done.returncode != 0:
-        sys.stderr.write(done.stderr[-4000:])
-        raise BenchError(f"payments {command} failed (exit {done.returncode})")
-    try:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError) as e:
-        raise BenchError(f"payments {command} printed no result: {done.stdout[-500:]!r}") from e
+    label = f"payments {command}"
+    module = "bench.groups.payments"
+    return run_driver(module, command, str(path), env=env, label=label, timeout_s=timeout_s)
 
 
 # --- The notifications -------------------------------------------------------------------------
@@ -349,11 +243,7 @@ def _events(bills: list[list], rng: random.Random) -> list[Event]:
     ntpns: set[str] = set()
     for n, (bill_id, code, amount) in enumerate(bills):
         reference = f"SBX-BENCH-{n:06d}-{rng.getrandbits(32):08X}"
-        while True:
-            ntpn = "".join(rng.choices("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", k=16))
-            if ntpn not in ntpns:
-                ntpns.add(ntpn)
-                break
+        ntpn = seeding.unique(lambda: "".join(rng.choices(NTPN_ALPHABET, k=16)), ntpns)
         body = json.dumps(
             {
                 "event_id": f"{reference}:paid",
@@ -416,9 +306,9 @@ class Http:
     issued_duplicates: int = 0  # duplicates among the positions handed out
 
     def percentile_ms(self, percent: float) -> float:
-        return load.LoadResult(
-            self.tool, self.clients, self.seconds, self.requests, 0, 0, tuple(self.latency_ms)
-        ).percentile_ms(percent)
+        return percentile(
+            (ms for ms, _ in self.latency_ms), percent, (w for _, w in self.latency_ms)
+        )
 
 
 def _serve_and_send(
@@ -431,7 +321,7 @@ def _serve_and_send(
     tool = ctx.tool()
     secret = env["SANDBOX_WEBHOOK_SECRET"]
     with ctx.server(env=env) as server:
-        sender = Sender(server.port, events, sequence, secret)
+        sender = Sender(server, events, sequence, secret)
         forged_status = _check_forged(server, sender)
         group_id = server.process.pid if server.process else -1
         if tool == "wrk":
@@ -449,10 +339,10 @@ def _serve_and_send(
 class Sender:
     """Client threads taking the next notification of the sequence until a deadline."""
 
-    def __init__(self, port: int, events: list[Event], sequence: list, secret: str) -> None:
+    def __init__(self, server: Gunicorn, events: list[Event], sequence: list, secret: str) -> None:
         from payments.gateways.sandbox import HEADER, sign
 
-        self.port = port
+        self.server = server
         self.events = events
         self.sequence = sequence
         self.secret = secret
@@ -461,22 +351,12 @@ class Sender:
         self.counter = itertools.count()
 
     def post(self, body: bytes, signature: str) -> tuple[int, str]:
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=10)
+        headers = {"Content-Type": "application/json", self.header: signature}
+        answer = self.server.request("POST", WEBHOOK_PATH, body=body, headers=headers)
         try:
-            connection.request(
-                "POST",
-                WEBHOOK_PATH,
-                body=body,
-                headers={"Content-Type": "application/json", self.header: signature},
-            )
-            answer = connection.getresponse()
-            data = answer.read()
-        finally:
-            connection.close()
-        try:
-            word = str(json.loads(data).get("result", ""))
+            word = str(json.loads(answer.body).get("result", ""))
         except (ValueError, AttributeError):
-            word = data[:60].decode("utf-8", "replace")
+            word = answer.body[:60].decode("utf-8", "replace")
         return answer.status, word
 
     def phase(self, clients: int, seconds: float) -> tuple[list[Answer], float, float, bool]:
@@ -538,9 +418,8 @@ def _send_python(ctx: Context, server: Gunicorn, sender: Sender, group_id: int) 
         f"payments: measuring {options.duration_s} s, {clients} client threads, "
         f"{DUPLICATE_SHARE:.0%} duplicates, Celery not eager (tasks queued, no worker yet)"
     )
-    cpu_before, client_before = _group_cpu_s(group_id), _own_cpu_s()
-    answers, started, ended, exhausted = sender.phase(clients, options.duration_s)
-    cpu_after, client_after = _group_cpu_s(group_id), _own_cpu_s()
+    with _cpu_spent(group_id, cpu.process_s) as spent:
+        answers, started, ended, exhausted = sender.phase(clients, options.duration_s)
 
     everything = warmup + answers
     problems = [
@@ -565,8 +444,8 @@ def _send_python(ctx: Context, server: Gunicorn, sender: Sender, group_id: int) 
         exhausted=exhausted,
         positions=len(everything),
         problems=problems,
-        server_cpu_s={k: cpu_after[k] - cpu_before[k] for k in cpu_after},
-        client_cpu_s=client_after - client_before,
+        server_cpu_s=spent["server"],
+        client_cpu_s=spent["client"],
         answered={a.event for a in everything if a.status == 200},
         unique_ms=[(a.end - a.start) * 1000 for a in answers if not a.duplicate],
         duplicate_ms=[(a.end - a.start) * 1000 for a in answers if a.duplicate],
@@ -574,14 +453,24 @@ def _send_python(ctx: Context, server: Gunicorn, sender: Sender, group_id: int) 
     )
 
 
-def _own_cpu_s() -> float:
-    times = os.times()
-    return times.user + times.system
+def _server_cpu_s(group_id: int) -> dict[str, float]:
+    """CPU seconds so far of a process group (gunicorn, the worker) and of PostgreSQL."""
+    return cpu.group_and_postgres_s(group_id, DATABASE_NAME)
 
 
-def _children_cpu_s() -> float:
-    times = os.times()
-    return times.children_user + times.children_system
+def _difference(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {key: after[key] - before[key] for key in after}
+
+
+@contextmanager
+def _cpu_spent(group_id: int, client: Callable[[], float]) -> Iterator[dict]:
+    """CPU seconds taken in the block by the server (`server`: the process group and
+    PostgreSQL) and by the client (`client`)."""
+    server_before, client_before = _server_cpu_s(group_id), client()
+    spent: dict = {}
+    yield spent
+    spent["server"] = _difference(server_before, _server_cpu_s(group_id))
+    spent["client"] = client() - client_before
 
 
 def _check_forged(server: Gunicorn, sender: Sender) -> int:
@@ -613,119 +502,6 @@ def _check_answers(server: Gunicorn, answers: list[tuple[int, str]], phase: str)
 
 # --- wrk: one thread walking the same sequence --------------------------------------------------
 
-_WRK_SCRIPT = """\
--- `make bench BENCH=payments`: the bench's sequence of signed notifications, one wrk thread.
--- The requests are read from files (one "signature<TAB>body" line per event, one event number
--- per position); argument 1 is the position to start from (after the warm-up's).
-local bench_events_path = %(events)s
-local bench_order_path = %(order)s
-local bench_path = %(path)s
-local bench_header = %(header)s
-local threads = {}
-local bench_lines = {}
-local bench_order = {}
-local bench_built = nil
-local bench_filler = nil
-bench_offset = 0
-bench_next = 0
-bench_fillers = 0
-non2xx = 0
-received = 0
-duplicate = 0
-applied = 0
-other = 0
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  bench_offset = tonumber(args[1]) or 0
-  for line in io.lines(bench_events_path) do
-    bench_lines[#bench_lines + 1] = line
-  end
-  for line in io.lines(bench_order_path) do
-    bench_order[#bench_order + 1] = tonumber(line) + 1
-  end
-end
-
-function request()
-  if bench_built == nil then
-    bench_built = {}
-    for i, line in ipairs(bench_lines) do
-      local tab = string.find(line, "\\t", 1, true)
-      local headers = {["Content-Type"] = "application/json"}
-      headers[bench_header] = string.sub(line, 1, tab - 1)
-      bench_built[i] = wrk.format("POST", bench_path, headers, string.sub(line, tab + 1))
-    end
-    bench_filler = wrk.format("GET", "/bench/hello", {}, nil)
-  end
-  bench_next = bench_next + 1
-  local position = bench_offset + bench_next
-  if position > #bench_order then
-    return bench_filler  -- the bills ran out: a cheap request, counted apart
-  end
-  return bench_built[bench_order[position]]
-end
-
-function response(status, headers, body)
-  if body == "hello" then
-    bench_fillers = bench_fillers + 1
-    return
-  end
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-  end
-  local word = body and string.match(body, '"result"%%s*:%%s*"([^"]*)"')
-  if status ~= 200 then
-    other = other + 1
-  elseif word == "received" then
-    received = received + 1
-  elseif word == "duplicate" then
-    duplicate = duplicate + 1
-  elseif word == "applied" then
-    applied = applied + 1
-  else
-    other = other + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local totals = {non2xx = 0, received = 0, duplicate = 0, applied = 0, other = 0,
-                  bench_fillers = 0, bench_next = 0}
-  for _, thread in ipairs(threads) do
-    for name, _ in pairs(totals) do
-      totals[name] = totals[name] + (thread:get(name) or 0)
-    end
-  end
-  local quantiles = {}
-  if summary.requests > 0 then
-    for i = 1, 190 do
-      table.insert(quantiles, string.format("[%%.1f, %%d]", i / 2, latency:percentile(i / 2)))
-    end
-    for i = 951, 1000 do
-      table.insert(quantiles, string.format("[%%.1f, %%d]", i / 10, latency:percentile(i / 10)))
-    end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %%d, "duration_us": %%d, "non2xx": %%d, "connect": %%d, '
-      .. '"read": %%d, "write": %%d, "timeout": %%d, "issued": %%d, "fillers": %%d, '
-      .. '"received": %%d, "duplicate": %%d, "applied": %%d, "other": %%d, '
-      .. '"quantiles_us": [%%s]}\\n',
-    summary.requests, summary.duration, totals.non2xx, e.connect, e.read, e.write, e.timeout,
-    totals.bench_next, totals.bench_fillers, totals.received, totals.duplicate, totals.applied,
-    totals.other, table.concat(quantiles, ", ")
-  ))
-end
-"""
-
-
-def _lua_string(text: str) -> str:
-    if not all(0x20 <= ord(c) <= 0x7E for c in text):
-        raise BenchError(f"not printable ASCII, cannot go into the wrk script: {text!r}")
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 def _send_wrk(
     ctx: Context,
@@ -742,18 +518,8 @@ def _send_wrk(
     clients = options.connections
     events_path = directory / "events.tsv"
     order_path = directory / "order.txt"
-    script = directory / "payments.lua"
     order_path.write_text("".join(f"{index}\n" for index, _ in sequence), encoding="ascii")
-    script.write_text(
-        _WRK_SCRIPT
-        % {
-            "events": _lua_string(str(events_path)),
-            "order": _lua_string(str(order_path)),
-            "path": _lua_string(WEBHOOK_PATH),
-            "header": _lua_string(HEADER),
-        },
-        encoding="ascii",
-    )
+    script = load.wrk_script(WRK_REQUESTS.read_text(encoding="utf-8"), directory / "payments.lua")
 
     def run(offset: int, seconds: int) -> dict:
         # Signed just before each run (a sandbox signature is good for 5 minutes); a
@@ -766,37 +532,21 @@ def _send_wrk(
                 raise BenchError("a notification body with a tab or a newline")
             lines.append(f"{sign(event.body, timestamp=timestamp, secret=secret)}\t{body}\n")
         events_path.write_text("".join(lines), encoding="ascii")
-        command = [
-            "wrk",
-            "--threads=1",  # one Lua state: one walk through the sequence
-            f"--connections={clients}",
-            f"--duration={seconds}s",
-            f"--timeout={load.REQUEST_TIMEOUT_S:.0f}s",
-            f"--script={script}",
+        return load.wrk_json(
             server.url(WEBHOOK_PATH),
-            "--",
-            str(offset),
-        ]
-        try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=seconds + 60, check=False
-            )
-        except subprocess.TimeoutExpired as e:
-            raise BenchError(f"wrk did not finish within {seconds + 60} s") from e
-        summary = next(
-            (line for line in done.stdout.splitlines() if line.startswith("WRK_JSON ")), None
+            script=script,
+            connections=clients,
+            duration_s=seconds,
+            threads=1,  # one Lua state: one walk through the sequence
+            args=(str(offset), str(events_path), str(order_path), WEBHOOK_PATH, HEADER),
         )
-        if done.returncode != 0 or summary is None:
-            raise BenchError(f"wrk failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
-        return json.loads(summary.removeprefix("WRK_JSON "))
 
     def answers(data: dict) -> list[tuple[int, str]]:
         """Enough of the answers for _check_answers: the counts as (status, word) rows."""
         rows = [
             (200, word) for word in ("received", "duplicate", "applied") for _ in range(data[word])
         ]
-        errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
-        return rows + [(0, "other or socket error")] * (data["other"] + errors)
+        return rows + [(0, "other or socket error")] * (data["other"] + load.socket_errors(data))
 
     log(f"payments: warm-up {options.warmup_s} s, wrk, 1 thread, {clients} connections")
     warmup = run(0, options.warmup_s)
@@ -806,18 +556,11 @@ def _send_wrk(
         f"payments: measuring {options.duration_s} s, wrk, {clients} connections, "
         f"{DUPLICATE_SHARE:.0%} duplicates, Celery not eager (tasks queued, no worker yet)"
     )
-    cpu_before, client_before = _group_cpu_s(group_id), _children_cpu_s()
-    measured = run(offset, options.duration_s)
-    cpu_after, client_after = _group_cpu_s(group_id), _children_cpu_s()
+    with _cpu_spent(group_id, cpu.children_s) as spent:
+        measured = run(offset, options.duration_s)
     positions = min(offset + measured["issued"], len(sequence))
 
     requests = measured["requests"] - measured["fillers"]
-    socket_errors = measured["connect"] + measured["read"] + measured["write"]
-    socket_errors += measured["timeout"]
-    points, previous = [], 0.0
-    for percent, micros in measured["quantiles_us"]:
-        points.append((micros / 1000, (percent - previous) / 100 * measured["requests"]))
-        previous = percent
     # Which positions were answered is not known to wrk: the first `requests` of the
     # measured part stand for them (at most `--connections` were still in flight).
     counted = sequence[offset : offset + requests]
@@ -826,7 +569,7 @@ def _send_wrk(
     )
     problems = []
     for name, data in (("warm-up", warmup), ("measured part", measured)):
-        errors = data["connect"] + data["read"] + data["write"] + data["timeout"]
+        errors = load.socket_errors(data)
         if data["other"] or errors:
             problems.append(
                 f"{data['other']} answers not 200 received/duplicate/applied and "
@@ -840,16 +583,16 @@ def _send_wrk(
         requests=requests,
         seconds=max(measured["duration_us"] / 1e6, 1e-9),
         words=words,
-        errors=measured["other"] + socket_errors,
-        latency_ms=points,
+        errors=measured["other"] + load.socket_errors(measured),
+        latency_ms=list(load.quantile_points(measured)),
         unique=sum(1 for _, duplicate in counted if not duplicate),
         duplicates=sum(1 for _, duplicate in counted if duplicate),
         warmup_requests=warmup["requests"] - warmup["fillers"],
         exhausted=bool(measured["fillers"]) or positions >= len(sequence),
         positions=positions,
         problems=problems,
-        server_cpu_s={k: cpu_after[k] - cpu_before[k] for k in cpu_after},
-        client_cpu_s=client_after - client_before,
+        server_cpu_s=spent["server"],
+        client_cpu_s=spent["client"],
     )
 
 
@@ -880,26 +623,47 @@ class Decided:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def _queue_counts(url: str) -> dict[str, int]:
-    """Messages waiting in the broker by task name, and unacknowledged ones ("unacked")."""
+def _broker_messages(url: str) -> tuple[list[tuple[str, list]], int]:
+    """(task name, args) of every message waiting in the broker's lists (the queued and the
+    parked ones), and how many were taken and not acknowledged."""
     import redis
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
     try:
-        counts: Counter = Counter()
+        messages, unacked = [], 0
         for key in client.scan_iter(count=1000):
             kind = client.type(key)
             if kind == b"list":
-                for raw in client.lrange(key, 0, -1):
-                    try:
-                        counts[json.loads(raw)["headers"]["task"]] += 1
-                    except (ValueError, KeyError, TypeError):
-                        counts["?"] += 1
+                messages += [_task_and_args(raw) for raw in client.lrange(key, 0, -1)]
             elif key == b"unacked" and kind == b"hash":
-                counts["unacked"] += client.hlen(key)
-        return dict(counts)
+                unacked += client.hlen(key)
+        return messages, unacked
     finally:
         client.close()
+
+
+def _task_and_args(raw: bytes) -> tuple[str, list]:
+    try:
+        message = json.loads(raw)
+        task = message["headers"]["task"]
+    except (ValueError, KeyError, TypeError):
+        return "?", []
+    try:
+        body = message["body"]
+        if message.get("properties", {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        return task, list(json.loads(body)[0])
+    except (ValueError, KeyError, TypeError, IndexError):
+        return task, []
+
+
+def _queue_counts(url: str) -> dict[str, int]:
+    """Messages waiting in the broker by task name, and unacknowledged ones ("unacked")."""
+    messages, unacked = _broker_messages(url)
+    counts = Counter(name for name, _ in messages)
+    if unacked:
+        counts["unacked"] = unacked
+    return dict(counts)
 
 
 def _decide_queue_length(client) -> int:
@@ -913,7 +677,7 @@ def _decide(ctx: Context, env: dict[str, str]) -> Decided:
     import psycopg
     import redis
 
-    name, connect = _connect_args(env["DATABASE_URL"])
+    name, connect = databases.connect_args(env["DATABASE_URL"])
     broker = redis.Redis.from_url(env["CELERY_BROKER_URL"], socket_connect_timeout=2)
     log_path = ctx.output.parent / "payments-worker.log"
     with psycopg.connect(dbname=name, autocommit=True, **connect) as conn:
@@ -944,24 +708,31 @@ def _decide(ctx: Context, env: dict[str, str]) -> Decided:
         cpu_first: dict[str, float] | None = None
         decided_first = 0
         startup_s = 0.0
-        with _worker(env, log_path) as process:
+        with celery_worker(
+            env,
+            log_path,
+            app=WORKER_APP,
+            queue=DECIDE_QUEUE,
+            name="bench-payments@%h",
+            concurrency=WORKER_CONCURRENCY,
+        ) as process:
             left = waiting_before
             while left:
                 if time.monotonic() - launched > DECIDE_TIMEOUT_S:
                     raise BenchError(
                         f"{left:,} events still undecided after {DECIDE_TIMEOUT_S:.0f} s\n"
-                        + _tail(log_path)
+                        + tail(log_path)
                     )
-                if _has_exited(process.pid):
-                    raise BenchError(f"the Celery worker exited:\n{_tail(log_path)}")
+                if has_exited(process.pid):
+                    raise BenchError(f"the Celery worker exited:\n{tail(log_path)}")
                 time.sleep(POLL_S)
                 left = waiting()
                 if cpu_first is None and left < waiting_before:
-                    cpu_first = _group_cpu_s(process.pid)
+                    cpu_first = _server_cpu_s(process.pid)
                     decided_first = waiting_before - left
                     startup_s = time.monotonic() - launched
             wall_s = time.monotonic() - launched
-            cpu_last = _group_cpu_s(process.pid)  # before the worker's backends go
+            cpu_last = _server_cpu_s(process.pid)  # before the worker's backends go
             # The duplicates' messages left are no-ops; the queue is empty when they are taken.
             drain_deadline = time.monotonic() + DRAIN_TIMEOUT_S
             while _decide_queue_length(broker) and time.monotonic() < drain_deadline:
@@ -991,7 +762,7 @@ def _decide(ctx: Context, env: dict[str, str]) -> Decided:
         startup_s=startup_s,
         drain_s=drain_s,
         outcomes=outcomes,
-        cpu_s={k: cpu_last[k] - cpu_first[k] for k in cpu_last},
+        cpu_s=_difference(cpu_first, cpu_last),
         cpu_events=waiting_before - decided_first,
         cpu_stretch_s=wall_s - startup_s,
         busy_before_pct=busy,
@@ -1002,126 +773,7 @@ def _decide(ctx: Context, env: dict[str, str]) -> Decided:
     )
 
 
-@contextmanager
-def _worker(env: dict[str, str], log_path: Path):
-    """A prefork worker on the default queue, in its own process group, always stopped."""
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        WORKER_APP,
-        "worker",
-        "--pool=prefork",
-        f"--concurrency={WORKER_CONCURRENCY}",
-        "-Q",
-        DECIDE_QUEUE,
-        "-n",
-        "bench-payments@%h",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-l",
-        os.environ.get("BENCH_WORKER_LOGLEVEL", "WARNING"),
-    ]
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: its CPU counted, stopped whole
-        )
-        try:
-            yield process
-        finally:
-            _signal_group(process.pid, signal.SIGTERM)  # warm shutdown: finish the task at hand
-            deadline = time.monotonic() + 10
-            while not _has_exited(process.pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not _has_exited(process.pid):
-                log("the Celery worker did not stop in 10 s; killing it")
-            _signal_group(process.pid, signal.SIGKILL)  # also what a dead parent left behind
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log(f"the Celery worker (pid {process.pid}) survived SIGKILL")
-
-
-def _signal_group(pid: int, number: int) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, number)
-
-
-def _has_exited(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return done == pid
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-# --- CPU of a process group and of the PostgreSQL backends (Linux /proc) ---------------------
-
-_TICK_S = 1 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
-
-
-def _group_cpu_s(process_group: int) -> dict[str, float]:
-    """CPU seconds so far of a process group (gunicorn, the worker) and of PostgreSQL.
-
-    PostgreSQL is the live backends of this database plus what the postmaster's exited
-    children took (a backend's CPU moves there when it exits): the Celery worker closes its
-    database connection after every task, so its backends are short-lived. That second part
-    counts any database's backends, so it is exact only when nothing else uses the server.
-    """
-    totals = {"group": 0.0, "postgres": 0.0}
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return totals  # not Linux: the CPU figures read 0
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
-            fields = stat[stat.rindex(")") + 2 :].split()
-            cpu_s = (int(fields[11]) + int(fields[12])) * _TICK_S  # utime, stime
-            if int(fields[2]) == process_group:  # pgrp: the leader started its own group
-                totals["group"] += cpu_s
-                continue
-            if stat[stat.index("(") + 1 : stat.rindex(")")] != "postgres":
-                continue
-            # "postgres: 15/main: postgres imigrasi_bench_payments 127.0.0.1(5432) idle"
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if cmdline.startswith("postgres:"):
-                if DATABASE_NAME in cmdline.split():
-                    totals["postgres"] += cpu_s
-            elif " -D " in f" {cmdline} ":  # the postmaster: its exited children's CPU
-                totals["postgres"] += (int(fields[13]) + int(fields[14])) * _TICK_S
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile, or not ours to read
-    return totals
-
-
 # --- Report -----------------------------------------------------------------------------------
-
-
-def _percentile(values: list[float], percent: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(percent / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
 
 
 def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
@@ -1129,16 +781,12 @@ def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
     cores = os.cpu_count() or 1
     per_s = run.requests / run.seconds
     met = per_s >= WEBHOOK_TARGET_PER_S
-    count = max(run.requests, 1)
-    gunicorn_ms = run.server_cpu_s["group"] * 1000 / count
-    postgres_ms = run.server_cpu_s["postgres"] * 1000 / count
-    # What the server could do if it had every core to itself (no client, nothing else).
-    ceiling = cores * 1000 / (gunicorn_ms + postgres_ms) if gunicorn_ms + postgres_ms else 0.0
+    gunicorn_ms, postgres_ms, ceiling = _cpu_per_item(run.server_cpu_s, run.requests, cores)
     per_tool = {}
     if run.tool == "python-threads":
         per_tool = {
-            "unique_p50_ms": round(_percentile(run.unique_ms, 50), 1),
-            "duplicate_p50_ms": round(_percentile(run.duplicate_ms, 50), 1),
+            "unique_p50_ms": round(percentile(run.unique_ms, 50), 1),
+            "duplicate_p50_ms": round(percentile(run.duplicate_ms, 50), 1),
         }
     ctx.emit(
         "webhook.per_s",
@@ -1175,8 +823,7 @@ def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
         f"webhook.per_s {per_s:.0f} ({run.unique} unique, {run.duplicates} duplicates in "
         f"{run.seconds:.1f} s, p50 {run.percentile_ms(50):.0f} ms, "
         f"p99 {run.percentile_ms(99):.0f} ms, {run.tool}, {run.clients} connections, "
-        f"{run.workers} workers): target >= {WEBHOOK_TARGET_PER_S:.0f} "
-        + ("met" if met else "NOT met")
+        f"{run.workers} workers): target >= {WEBHOOK_TARGET_PER_S:.0f} {verdict(met)}"
     )
     log(
         f"  server CPU per webhook: gunicorn {gunicorn_ms:.1f} ms + PostgreSQL "
@@ -1185,10 +832,9 @@ def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
         "of a core"
     )
 
-    decided_count = max(decided.cpu_events, 1)
-    worker_ms = decided.cpu_s["group"] * 1000 / decided_count
-    worker_pg_ms = decided.cpu_s["postgres"] * 1000 / decided_count
-    worker_ceiling = cores * 1000 / (worker_ms + worker_pg_ms) if worker_ms + worker_pg_ms else 0
+    worker_ms, worker_pg_ms, worker_ceiling = _cpu_per_item(
+        decided.cpu_s, decided.cpu_events, cores
+    )
     stretch = max(decided.cpu_stretch_s, 1e-9)
     parked = verified["broker"]["by_task"]
     messages = decided.messages_before.get(DECIDE_TASK, 0)
@@ -1259,30 +905,16 @@ def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
         f"and {duplicates} duplicates"
         + (f" ({run.racing} sent before their original was answered)" if racing else "")
         + (f" ({extra})" if extra else "")
-        + f": target {DUPLICATE_EFFECTS_TARGET} "
-        + ("met" if effects_met else "NOT met")
+        + f": target {DUPLICATE_EFFECTS_TARGET} {verdict(effects_met)}"
     )
 
     receipt = verified["receipt"]
-    median = statistics.median(receipt["times_ms"])
-    receipt_met = median <= RECEIPT_TARGET_MS
-    ctx.emit(
+    ctx.report_renders(
         "payment_receipt_pdf.median_ms",
-        median,
-        "ms",
-        renders=len(receipt["times_ms"]),
-        first_render_ms=round(receipt["first_ms"], 1),
-        min_ms=round(min(receipt["times_ms"]), 1),
-        max_ms=round(max(receipt["times_ms"]), 1),
+        receipt,
+        RECEIPT_TARGET_MS,
+        "warm-up render",
         bill=receipt["code"],
-        pdf_bytes=receipt["bytes"],
-        target=RECEIPT_TARGET_MS,
-        target_met=receipt_met,
-    )
-    log(
-        f"payment_receipt_pdf.median_ms {median:.1f} (warm-up render "
-        f"{receipt['first_ms']:.0f} ms): target <= {RECEIPT_TARGET_MS:.0f} "
-        + ("met" if receipt_met else "NOT met")
     )
 
     problems = list(run.problems) + list(verified["problems"])
@@ -1301,18 +933,16 @@ def _report(ctx: Context, run: Http, decided: Decided, verified: dict) -> None:
         )
 
 
-# --- The Django side: `python -m bench.groups.payments seed|verify PATH` -------------------------
+def _cpu_per_item(cpu_s: dict[str, float], count: int, cores: int) -> tuple[float, ...]:
+    """Milliseconds of CPU per item (webhook, event) of the group and of PostgreSQL, and the
+    items per second the machine could do if it had every core to itself (nothing else)."""
+    own_ms = cpu_s["group"] * 1000 / max(count, 1)
+    postgres_ms = cpu_s["postgres"] * 1000 / max(count, 1)
+    ceiling = cores * 1000 / (own_ms + postgres_ms) if own_ms + postgres_ms else 0.0
+    return own_ms, postgres_ms, ceiling
 
-FIRST_NAMES = [
-    "Ani", "Budi", "Citra", "Dewi", "Eko", "Fitri", "Gita", "Hadi", "Indah", "Joko",
-    "Kartika", "Lestari", "Made", "Nur", "Putu", "Rina", "Siti", "Taufik", "Wayan", "Yusuf",
-]  # fmt: skip
-LAST_NAMES = [
-    "Lestari", "Santoso", "Wijaya", "Saputra", "Hidayat", "Kusuma", "Pratama", "Nugroho",
-    "Siregar", "Harahap", "Nasution", "Simanjuntak", "Gunawan", "Rahmawati", "Setiawan",
-]  # fmt: skip
-PLACES = ["Metro", "Gunung Sugih", "Liwa", "Bengkulu", "Padang", "Bandar Lampung", "Palembang"]
-DESTINATIONS = ["Arab Saudi", "Malaysia", "Singapura", "Jepang", "Korea Selatan", "Australia"]
+
+# --- The Django side: `python -m bench.groups.payments seed|verify PATH` -------------------------
 
 
 def _flush_redis() -> None:
@@ -1330,14 +960,12 @@ def _address(user, channel: str) -> str:
 
 
 def _seed(path: str) -> dict:
-    from django.contrib.auth.hashers import make_password
     from django.contrib.contenttypes.models import ContentType
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from accounts.models import User
-    from applications.models import Application, Person, Service, StatusEvent
-    from applications.services import REFERENCE_ALPHABET, REFERENCE_RANDOM_LENGTH
+    from applications.models import Application, Service, StatusEvent
+    from applications.services import make_reference
     from notifications.models import Notification
     from offices.models import Office
     from payments import services as payment_services
@@ -1356,42 +984,14 @@ def _seed(path: str) -> dict:
     fees = {s.pk: s.fee_on(today) for s in services}
 
     with transaction.atomic():
-        citizens = User.objects.bulk_create(
-            [
-                User(
-                    email=f"bench.payer.{i}@example.invalid",
-                    full_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    date_of_birth=dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(21_000)),
-                    sex=rng.choice("LP"),
-                    address=f"Jl. Merdeka No. {rng.randrange(1, 300)}, {rng.choice(PLACES)}",
-                    phone=f"+62812{i:08d}",
-                    phone_verified_at=now,
-                    preferred_language="en" if rng.random() < 0.15 else "id",
-                    password=make_password(None),
-                    email_verified_at=now,
-                    privacy_consent_at=now,
-                )
-                for i in range(CITIZENS)
-            ],
-            batch_size=1000,
+        citizens = seeding.citizens(
+            rng,
+            CITIZENS,
+            email="bench.payer.{}@example.invalid",
+            now=now,
+            extra=lambda i: {"phone": f"+62812{i:08d}", "phone_verified_at": now},
         )
-        persons = Person.objects.bulk_create(
-            [
-                Person(
-                    owner=user,
-                    relationship=Person.Relationship.SELF,
-                    full_name=user.full_name,
-                    date_of_birth=user.date_of_birth,
-                    sex=user.sex,
-                    address=user.address,
-                    place_of_birth=rng.choice(PLACES),
-                    father_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                    mother_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
-                )
-                for user in citizens
-            ],
-            batch_size=1000,
-        )
+        persons = seeding.persons(rng, citizens)
         references: set[str] = set()
         applications = []
         for n in range(BILLS):
@@ -1399,14 +999,8 @@ def _seed(path: str) -> dict:
             service = rng.choice(services)
             office = rng.choice(offices)
             submitted = now - dt.timedelta(hours=rng.uniform(1, 100))
-            while True:
-                reference = f"{service.reference_prefix}-{office.code}-{submitted:%y}-" + "".join(
-                    rng.choices(REFERENCE_ALPHABET, k=REFERENCE_RANDOM_LENGTH)
-                )
-                if reference not in references:
-                    references.add(reference)
-                    break
-            passport = service.details != "permit"
+            draw = functools.partial(make_reference, service, office)
+            reference = seeding.unique(draw, references)
             applications.append(
                 Application(
                     reference=reference,
@@ -1417,17 +1011,7 @@ def _seed(path: str) -> dict:
                     status="awaiting_payment",
                     status_changed_at=submitted + dt.timedelta(seconds=30),
                     step_reached=4,
-                    full_name=person.full_name,
-                    date_of_birth=person.date_of_birth,
-                    place_of_birth=person.place_of_birth,
-                    sex=person.sex,
-                    address=person.address,
-                    father_name=person.father_name,
-                    mother_name=person.mother_name,
-                    travel_purpose=rng.choice(["tourism", "pilgrimage", "work", "family"]),
-                    destination=rng.choice(DESTINATIONS) if passport else "",
-                    nationality="" if passport else "Malaysia",
-                    sponsor_name="" if passport else person.full_name,
+                    **seeding.applicant(person, service, rng, ["Malaysia"]),
                     fee_amount=fees[service.pk],
                     declaration_at=submitted - dt.timedelta(minutes=1),
                     submitted_at=submitted,
@@ -1483,10 +1067,7 @@ def _seed(path: str) -> dict:
         codes: set[str] = set()
         bills = []
         for application in applications:
-            code = payment_services.make_code()
-            while code in codes:
-                code = payment_services.make_code()
-            codes.add(code)
+            code = seeding.unique(payment_services.make_code, codes)
             bills.append(
                 Bill(
                     application=application,
@@ -1510,34 +1091,12 @@ def _seed(path: str) -> dict:
     }
 
 
-def _broker_messages() -> list[tuple[str, list]]:
-    """(task name, args) of every message waiting in the broker's lists (the parked ones)."""
-    import redis
-    from django.conf import settings
-
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_connect_timeout=2)
-    messages = []
-    for key in client.scan_iter(count=1000):
-        if client.type(key) != b"list":
-            continue
-        for raw in client.lrange(key, 0, -1):
-            try:
-                message = json.loads(raw)
-                body = message["body"]
-                if message.get("properties", {}).get("body_encoding") == "base64":
-                    body = base64.b64decode(body)
-                args = json.loads(body)[0]
-                messages.append((message["headers"]["task"], list(args)))
-            except (ValueError, KeyError, TypeError, IndexError):
-                messages.append(("?", []))
-    return messages
-
-
 def _beyond_one(counts) -> int:
     return sum(n - 1 for n in counts if n > 1)
 
 
 def _verify(path: str) -> dict:
+    from django.conf import settings
     from django.contrib.contenttypes.models import ContentType
 
     from applications.models import StatusEvent
@@ -1602,7 +1161,7 @@ def _verify(path: str) -> dict:
     )
     review = bills.filter(needs_review=True).count()
 
-    messages = _broker_messages()
+    messages, _ = _broker_messages(settings.CELERY_BROKER_URL)
     by_task = Counter(name for name, _ in messages)
     receipt_tasks = Counter(
         args[0] for name, args in messages if name == tasks.render_payment_receipt.name and args
@@ -1660,14 +1219,7 @@ def _verify(path: str) -> dict:
     )
     if bill is None:
         raise SystemExit("no bill was paid by the webhooks")
-    started = time.perf_counter()
-    pdf = receipts.payment_receipt_pdf(bill)
-    first_ms = (time.perf_counter() - started) * 1000
-    times_ms = []
-    for _ in range(RECEIPT_RENDERS):
-        started = time.perf_counter()
-        receipts.payment_receipt_pdf(bill)
-        times_ms.append((time.perf_counter() - started) * 1000)
+    renders = seeding.time_renders(lambda: receipts.payment_receipt_pdf(bill), RECEIPT_RENDERS)
 
     _flush_redis()  # the parked tasks are not to be run by anyone
     return {
@@ -1691,27 +1243,16 @@ def _verify(path: str) -> dict:
         },
         "status_notifications": sum(status_messages.values()),
         "notifications_by_channel": dict(Counter(channel for _, channel in status_rows)),
-        "receipt": {
-            "code": bill.code,
-            "first_ms": first_ms,
-            "times_ms": times_ms,
-            "bytes": len(pdf),
-        },
+        "receipt": {"code": bill.code, **renders},
     }
 
 
-def _main(argv: list[str]) -> int:
-    if len(argv) != 2 or argv[0] not in {"seed", "verify"}:
-        print("usage: python -m bench.groups.payments seed|verify PATH", file=sys.stderr)
-        return 2
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "imigrasi.settings")
-    import django
-
-    django.setup()
-    result = _seed(argv[1]) if argv[0] == "seed" else _verify(argv[1])
-    print(json.dumps(result, default=str), flush=True)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+    sys.exit(
+        seeding.main(
+            sys.argv[1:],
+            {"seed": _seed, "verify": _verify},
+            "python -m bench.groups.payments seed|verify PATH",
+            args=1,
+        )
+    )
