@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from applications import verification
 from applications.models import Application, Receipt
-from imigrasi.pdf import qr_data_uri, render_pdf
+from imigrasi.pdf import qr_data_uri, render_pdf, store_once
 
 logger = logging.getLogger(__name__)
 
@@ -53,34 +49,25 @@ def receipt_render(application_id: int) -> Receipt | None:
     )
     if application is None:
         return None
-    existing = Receipt.objects.filter(application=application).first()
-    if existing:
-        return existing
-    content = receipt_pdf(application)
-    name = f"receipts/{application.submitted_at:%Y/%m}/{application.reference}.pdf"
-    stored = default_storage.save(name, ContentFile(content))
-    try:
-        with transaction.atomic():
-            receipt = Receipt.objects.create(
-                application=application,
-                file=stored,
-                sha256=hashlib.sha256(content).hexdigest(),
-            )
-            notify(
-                application.applicant,
-                "application.submitted",
-                {
-                    "application": application,
-                    "reference": application.reference,
-                    "link": settings.SITE_URL + application.get_absolute_url(),
-                    "verification_url": verification.verification_url(
-                        "receipt", application.reference
-                    ),
-                },
-                related=receipt,
-                attachment=(stored, f"tanda-terima-{application.reference}.pdf"),
-            )
-    except IntegrityError:
-        default_storage.delete(stored)  # another worker rendered it first
-        return Receipt.objects.get(application=application)
-    return receipt
+
+    def send(receipt, stored: str) -> None:
+        notify(
+            application.applicant,
+            "application.submitted",
+            {
+                "application": application,
+                "reference": application.reference,
+                "link": settings.SITE_URL + application.get_absolute_url(),
+                "verification_url": verification.verification_url("receipt", application.reference),
+            },
+            related=receipt,
+            attachment=(stored, f"tanda-terima-{application.reference}.pdf"),
+        )
+
+    return store_once(
+        Receipt,
+        owner={"application": application},
+        name=f"receipts/{application.submitted_at:%Y/%m}/{application.reference}.pdf",
+        render=lambda: receipt_pdf(application),
+        then=send,
+    )

@@ -3,18 +3,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from applications import receipts, services
+from imigrasi.pdf import RENDER_TASK
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@shared_task(**RENDER_TASK)
 def render_receipt(application_id: int) -> None:
     """Idempotent: a receipt row already there means the work was done."""
     receipts.receipt_render(application_id)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import io
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -70,3 +74,44 @@ def warm_up() -> None:
 
     _restore_pillow_default()
     HTML(string="<p>Imigrasi</p>").write_pdf()
+
+
+# Options of the Celery tasks that render a PDF: a full disk or a storage
+# hiccup (OSError) is retried with backoff; a stuck render is stopped.
+RENDER_TASK = {
+    "ignore_result": True,
+    "autoretry_for": (OSError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 600,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+def store_once(model, *, owner: dict, name: str, render, then=None):
+    """A rendered document kept once per owner (a receipt per application or bill).
+
+    1. A row already there means the work was done: it is returned.
+    2. Otherwise `render()` makes the PDF, stored privately under `name`.
+    3. The row (file, SHA-256) is created and `then(row, stored_name)` runs in
+       the same transaction (the email with the PDF: an outbox row).
+    4. A concurrent renderer that created its row first wins; this file is deleted.
+    """
+    existing = model.objects.filter(**owner).first()
+    if existing:
+        return existing
+    content = render()
+    stored = default_storage.save(name, ContentFile(content))
+    try:
+        with transaction.atomic():
+            row = model.objects.create(
+                **owner, file=stored, sha256=hashlib.sha256(content).hexdigest()
+            )
+            if then is not None:
+                then(row, stored)
+    except IntegrityError:
+        default_storage.delete(stored)
+        return model.objects.get(**owner)
+    return row

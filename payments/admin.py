@@ -121,7 +121,7 @@ class BillAdmin(ReadOnlyAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         term = services.normalise_code(search_term or "")
-        if term.isdigit() and len(term) == services.CODE_DIGITS:
+        if services.code_is_well_formed(term):
             return queryset.filter(code=term), False
         return super().get_search_results(request, queryset, (search_term or "").strip())
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from payments.models import Method
@@ -39,12 +38,6 @@ class PaymentRecordForm(forms.Form):
 
     def clean_ntpn(self):
         return self.cleaned_data["ntpn"].strip().upper()
-
-    def clean_paid_at(self):
-        value = self.cleaned_data["paid_at"]
-        if timezone.is_naive(value):
-            value = timezone.make_aware(value)
-        return value
 
 
 class RefundForm(forms.Form):

@@ -40,9 +40,6 @@ class BillQuerySet(models.QuerySet):
     def due_to_expire(self, now=None):
         return self.unpaid().filter(expires_at__lte=now or timezone.now())
 
-    def for_office(self, office_ids):
-        return self.filter(application__office_id__in=office_ids)
-
 
 class Bill(models.Model):
     """What the citizen pays: one billing code (kode billing, SIMPONI) for one application's fee."""

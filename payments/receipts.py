@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from applications import pagecache, verification
-from imigrasi.pdf import qr_data_uri, render_pdf
+from imigrasi.pdf import qr_data_uri, render_pdf, store_once
 from payments.models import Bill, PaymentReceipt
 
 logger = logging.getLogger(__name__)
@@ -51,36 +47,31 @@ def payment_receipt_render(bill_id: int) -> PaymentReceipt | None:
     )
     if bill is None:
         return None
-    existing = PaymentReceipt.objects.filter(bill=bill).first()
-    if existing:
-        return existing
-    content = payment_receipt_pdf(bill)
-    name = f"payment-receipts/{bill.paid_at:%Y/%m}/{bill.code}.pdf"
-    stored = default_storage.save(name, ContentFile(content))
     application = bill.application
-    try:
-        with transaction.atomic():
-            receipt = PaymentReceipt.objects.create(
-                bill=bill, file=stored, sha256=hashlib.sha256(content).hexdigest()
-            )
-            notify(
-                application.applicant,
-                "payment.paid",
-                {
-                    "application": application,
-                    "reference": application.reference,
-                    "bill": bill,
-                    "link": settings.SITE_URL + application.get_absolute_url(),
-                    "verification_url": verification.verification_url(KIND, bill.code),
-                },
-                related=receipt,
-                attachment=(stored, f"bukti-pembayaran-{bill.code}.pdf"),
-            )
-    except IntegrityError:
-        default_storage.delete(stored)  # another worker rendered it first
-        return PaymentReceipt.objects.get(bill=bill)
-    pagecache.touch(application.pk)
-    return receipt
+
+    def send(receipt, stored: str) -> None:
+        notify(
+            application.applicant,
+            "payment.paid",
+            {
+                "application": application,
+                "reference": application.reference,
+                "bill": bill,
+                "link": settings.SITE_URL + application.get_absolute_url(),
+                "verification_url": verification.verification_url(KIND, bill.code),
+            },
+            related=receipt,
+            attachment=(stored, f"bukti-pembayaran-{bill.code}.pdf"),
+        )
+        pagecache.touch(application.pk)  # the page now offers the receipt
+
+    return store_once(
+        PaymentReceipt,
+        owner={"bill": bill},
+        name=f"payment-receipts/{bill.paid_at:%Y/%m}/{bill.code}.pdf",
+        render=lambda: payment_receipt_pdf(bill),
+        then=send,
+    )
 
 
 def payment_receipts_missing_render(*, older_than_minutes: int = 5, limit: int = 200) -> int:

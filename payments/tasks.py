@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from imigrasi.pdf import RENDER_TASK
 from payments import receipts, sandbox, services, webhooks
 
 
@@ -17,16 +18,7 @@ def issue_bill(application_id: int) -> None:
     services.bill_issue(application_id=application_id)
 
 
-@shared_task(
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=8,
-    soft_time_limit=60,
-    time_limit=90,
-)
+@shared_task(**RENDER_TASK)
 def render_payment_receipt(bill_id: int) -> None:
     """Idempotent: a receipt row already there means the work was done."""
     receipts.payment_receipt_render(bill_id)

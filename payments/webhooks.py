@@ -104,7 +104,7 @@ def process_stored(event_id: int) -> str:
     gateway = get_gateway(event.provider)
     try:
         notification = gateway.read_stored(event)
-    except (base.MalformedNotification, NotImplementedError):
+    except base.MalformedNotification:
         # Verified when it arrived, unreadable now (e.g. an older format):
         # set aside for a person instead of being tried again forever.
         logger.warning("stored notification %s cannot be read again", event)

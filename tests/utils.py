@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import urlparse
 
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import TestCase
 from django.utils import translation
 from django.utils.translation import gettext
@@ -54,3 +56,30 @@ def committed() -> Iterator[list]:
     """
     with TestCase.captureOnCommitCallbacks(execute=True) as callbacks:
         yield callbacks
+
+
+OK = "ok"
+
+
+def together(*calls: Callable[[], object], timeout: float = 60) -> list[tuple[str, object]]:
+    """Run each call in its own thread, all released at once by a barrier (races
+    on PostgreSQL); each outcome is (OK, result) or (error name, error)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[tuple[str, object]] = [("not run", None)] * len(calls)
+
+    def run(position: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            outcomes[position] = (OK, call())
+        except Exception as error:  # recorded and asserted on by the test
+            outcomes[position] = (type(error).__name__, error)
+        finally:
+            connection.close()  # each thread has its own connection
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        assert not thread.is_alive(), "a thread is stuck (deadlock?)"
+    return outcomes

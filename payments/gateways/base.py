@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class SignatureError(Exception):
@@ -44,30 +45,33 @@ class Charge:
     method: str
     payment_code: str = ""  # virtual account number, QRIS payload
     redirect_url: str = ""  # the gateway's page (card, sandbox)
-    extra: dict = field(default_factory=dict)
 
 
-class Gateway:
+class Gateway(abc.ABC):
+    """The interface every adapter implements (`confirm` has a default)."""
+
     name = ""
     # What the pay page offers with this gateway (Method values).
     methods: tuple[str, ...] = ()
 
+    @abc.abstractmethod
     def start_charge(self, bill, method: str) -> Charge:
-        raise NotImplementedError
+        """How the citizen pays `bill` with `method`."""
 
+    @abc.abstractmethod
     def read_notification(self, body: bytes, headers) -> Notification:
         """Verify (constant time) and read a notification; raise SignatureError/Malformed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def read_stored(self, event) -> Notification:
-        """Read again a notification stored earlier (its signature was checked then)."""
-        raise NotImplementedError
+        """Read again a notification stored earlier (its signature was checked then);
+        raise MalformedNotification when it cannot be read."""
 
     def confirm(self, notification: Notification) -> Notification | None:
         """What to believe before settling: the notification itself when its
         signature covers the status; None when the gateway cannot say now."""
         return notification
 
+    @abc.abstractmethod
     def status(self, bill) -> Notification | None:
-        """Ask the gateway what it knows of `bill` (reconciliation); None if nothing."""
-        raise NotImplementedError
+        """Ask the gateway what it knows of `bill` (reconciliation); None when it cannot say."""

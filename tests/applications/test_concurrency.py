@@ -9,7 +9,6 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from applications import review, services, workflow
 from applications.models import Application, Document, Person, StatusEvent
@@ -18,6 +17,7 @@ from imigrasi.errors import ServiceError
 from offices import roles
 from tests.applications.conftest import advance, complete_draft
 from tests.factories import StaffFactory
+from tests.utils import OK, together
 
 # Committed rows are needed for other connections to see them (transaction=True).
 # The flush that ends such a test also empties what data migrations seeded (the
@@ -26,31 +26,6 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-OK = "ok"
-
-
-def together(*calls: Callable[[], object], timeout: float = 30) -> list[tuple[str, object]]:
-    """Run each call in its own thread, all released at once; (OK, result) or (error)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, object]] = [("not run", None)] * len(calls)
-
-    def run(position: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            outcomes[position] = (OK, call())
-        except Exception as error:  # recorded and asserted on by the test
-            outcomes[position] = (type(error).__name__, error)
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        assert not thread.is_alive(), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 @pytest.fixture

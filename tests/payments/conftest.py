@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from applications.models import Application
 from applications.workflow import Status
 from payments import services
 from payments.gateways import sandbox as sandbox_gateway
@@ -69,3 +70,16 @@ def post_webhook(client, body: bytes, *, signature: str | None = None, provider:
         content_type="application/json",
         headers={sandbox_gateway.HEADER: header},
     )
+
+
+def result(response) -> str:
+    """The word the webhook answered with: applied, held, duplicate, received…"""
+    return response.json()["result"]
+
+
+def fresh(bill: Bill) -> Bill:
+    return Bill.objects.get(pk=bill.pk)
+
+
+def application_of(bill: Bill) -> Application:
+    return Application.objects.get(pk=bill.application_id)

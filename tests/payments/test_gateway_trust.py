@@ -14,12 +14,12 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from applications.models import Application, StatusEvent
+from applications.models import StatusEvent
 from applications.workflow import Status
 from payments import checks, services
 from payments.models import Bill, Payment, WebhookEvent
 from tests.imigrasi.test_settings_deploy import manage, production_env  # noqa: F401
-from tests.payments.conftest import paid_body, post_webhook
+from tests.payments.conftest import application_of, paid_body, post_webhook
 from tests.payments.test_midtrans import (
     JAKARTA,
     SERVER_KEY,
@@ -65,10 +65,6 @@ def midtrans_bill(awaiting, midtrans_api, time_machine) -> Bill:
     """ani's unpaid bill (Rp 950.000); the notifications arrive at 10:20 Jakarta time."""
     time_machine.move_to(dt.datetime(2026, 11, 22, 10, 20, tzinfo=JAKARTA), tick=True)
     return awaiting
-
-
-def application_of(bill: Bill) -> Application:
-    return Application.objects.get(pk=bill.application_id)
 
 
 def assert_not_paid(bill: Bill) -> None:

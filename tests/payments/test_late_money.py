@@ -15,28 +15,16 @@ from django.utils import timezone, translation
 
 from applications import services as application_services
 from applications import workflow
-from applications.models import Application, StatusEvent
+from applications.models import StatusEvent
 from applications.workflow import Status
 from notifications.models import Channel, Notification
 from payments import services
 from payments.models import Bill, Method, Payment, PaymentReceipt, WebhookEvent
-from tests.payments.conftest import paid_body, post_webhook
+from tests.payments.conftest import application_of, fresh, paid_body, post_webhook, result
 
 pytestmark = pytest.mark.django_db
 
 NTPN = "0A1B2C3D4E5F6G7H"
-
-
-def result(response) -> str:
-    return response.json()["result"]
-
-
-def fresh(bill: Bill) -> Bill:
-    return Bill.objects.get(pk=bill.pk)
-
-
-def application_of(bill: Bill) -> Application:
-    return Application.objects.get(pk=bill.application_id)
 
 
 def status_messages(event: StatusEvent):

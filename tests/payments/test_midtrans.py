@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from applications.models import Application, StatusEvent
+from applications.models import StatusEvent
 from applications.workflow import Status
 from payments import services, webhooks
 from payments.gateways import base, get_gateway
 from payments.gateways import midtrans as midtrans_gateway
 from payments.models import Bill, Payment, WebhookEvent
+from tests.payments.conftest import application_of, fresh, result
 
 pytestmark = pytest.mark.django_db
 
@@ -277,18 +278,6 @@ def as_status_api_answer(notification: dict) -> tuple[int, dict]:
 def post(client, data) -> object:
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
     return client.post(WEBHOOK, data=body, content_type="application/json")
-
-
-def result(response) -> str:
-    return response.json()["result"]
-
-
-def fresh(bill: Bill) -> Bill:
-    return Bill.objects.get(pk=bill.pk)
-
-
-def application_of(bill: Bill) -> Application:
-    return Application.objects.get(pk=bill.application_id)
 
 
 def status_calls(api: StatusAPI, bill: Bill) -> int:

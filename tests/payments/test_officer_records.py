@@ -30,7 +30,7 @@ from payments import selectors, services
 from payments.models import Bill, Method, Payment, Refund
 from tests.applications.conftest import complete_draft, png_bytes
 from tests.factories import StaffFactory, UserFactory
-from tests.payments.conftest import paid_body, post_webhook
+from tests.payments.conftest import application_of, fresh, paid_body, post_webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +38,6 @@ NTPN = "0A1B2C3D4E5F6G7H"
 REASON = "Dibayar di teller BRI Gunung Sugih; bukti dibawa pemohon."
 RECONCILIATION = reverse("admin:payments_bill_reconciliation")
 JAYAPURA = zoneinfo.ZoneInfo("Asia/Jayapura")
-
-
-def fresh(bill: Bill) -> Bill:
-    return Bill.objects.get(pk=bill.pk)
-
-
-def application_of(bill: Bill) -> Application:
-    return Application.objects.get(pk=bill.application_id)
 
 
 def change_url(bill: Bill) -> str:

@@ -21,7 +21,7 @@ from payments.gateways import base, get_gateway
 from payments.gateways import sandbox as sandbox_gateway
 from payments.gateways.sandbox import SandboxGateway, sign, verify
 from payments.models import Bill, Payment, SandboxTransaction, WebhookEvent
-from tests.payments.conftest import SECRET, paid_body, post_webhook
+from tests.payments.conftest import SECRET, fresh, paid_body, post_webhook
 
 BODY = b'{"event_id": "SBX-1:paid", "amount": 950000}'
 T = 1_795_000_000  # a fixed signing time (November 2026)
@@ -227,10 +227,6 @@ def lost_payment(awaiting, monkeypatch, django_capture_on_commit_callbacks):
     record.refresh_from_db()
     assert Bill.objects.get(pk=awaiting.pk).status == Bill.Status.UNPAID
     return record
-
-
-def fresh(bill: Bill) -> Bill:
-    return Bill.objects.get(pk=bill.pk)
 
 
 @pytest.mark.django_db

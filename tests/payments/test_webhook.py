@@ -27,7 +27,7 @@ from payments import services
 from payments.gateways import sandbox as sandbox_gateway
 from payments.models import Bill, Payment, PaymentReceipt, WebhookEvent
 from tests.applications.conftest import complete_draft
-from tests.payments.conftest import SECRET, paid_body, post_webhook
+from tests.payments.conftest import SECRET, application_of, fresh, paid_body, post_webhook, result
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +38,6 @@ def note(reason: str, bill: Bill, paid: int | None = None) -> str:
     """The review note an officer reads, in the portal's default language."""
     with translation.override("id"):
         return services._hold_note(reason, bill, paid)
-
-
-def result(response) -> str:
-    return response.json()["result"]
-
-
-def application_of(bill: Bill) -> Application:
-    return Application.objects.get(pk=bill.application_id)
-
-
-def fresh(bill: Bill) -> Bill:
-    return Bill.objects.get(pk=bill.pk)
 
 
 def counts() -> dict[str, int]:

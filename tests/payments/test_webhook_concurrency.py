@@ -5,7 +5,6 @@ different payments at once for one bill settle one and hold the rest."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from payments import services, webhooks
 from payments.gateways import sandbox as sandbox_gateway
 from payments.models import Bill, Payment, PaymentReceipt, WebhookEvent
 from tests.payments.conftest import SECRET, paid_body
+from tests.utils import OK, together
 
 # Committed rows are needed for other connections to see them (transaction=True).
 # The flush that ends such a test also empties what data migrations seeded (the
@@ -32,31 +32,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-OK = "ok"
 THREADS = 5
-
-
-def together(*calls: Callable[[], object], timeout: float = 60) -> list[tuple[str, object]]:
-    """Run each call in its own thread, all released at once; (OK, result) or (error)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[tuple[str, object]] = [("not run", None)] * len(calls)
-
-    def run(position: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            outcomes[position] = (OK, call())
-        except Exception as error:  # recorded and asserted on by the test
-            outcomes[position] = (type(error).__name__, error)
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-        assert not thread.is_alive(), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 def deliver(body: bytes) -> Callable[[], tuple[int, str]]:
