@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from applications import pagecache, workflow
 from applications.access import officer_can_act
 from applications.models import Application
-from applications.templatetags.portal import rupiah
+from applications.templatetags.portal import long_datetime, rupiah
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
 from payments.models import Bill, Method, Payment, Refund
@@ -198,7 +198,7 @@ def bill_reissue(*, application: Application, by) -> Bill:
                     "A new billing code could be asked for until %(date)s. "
                     "Please make a new application."
                 )
-                % {"date": _long_date(deadline)}
+                % {"date": long_datetime(deadline, locked.office)}
             )
         bill = _create_bill(locked, reissue_of=last)
         workflow.transition(locked, Status.AWAITING_PAYMENT, by=None, context=_bill_context(bill))
@@ -653,9 +653,3 @@ def review_clear(*, bill: Bill, by, note: str) -> None:
         locked.review_note = note[:300]
         locked.save(update_fields=["needs_review", "review_note"])
         _audit(by, locked, f"Review closed: {note}")
-
-
-def _long_date(moment) -> str:
-    from applications.templatetags.portal import long_datetime
-
-    return long_datetime(moment)
