@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "notifications",
     "applications",
     "payments",
+    "queueing",
 ]
 
 MIDDLEWARE = [
@@ -143,7 +144,9 @@ REDIS_URL = _env_str("REDIS_URL")
 if REDIS_URL and RUNNING_TESTS and env.str("PYTEST_XDIST_WORKER", default=""):
     # Parallel test workers each get their own Redis database, so one
     # worker's cache.clear() (FLUSHDB) never empties another's.
+    # (TEST_REDIS_DB_OFFSET keeps two suites run side by side apart too.)
     _worker = int(env.str("PYTEST_XDIST_WORKER").removeprefix("gw") or 0)
+    _worker += env.int("TEST_REDIS_DB_OFFSET", default=0)
     REDIS_URL = f"{REDIS_URL.rsplit('/', 1)[0]}/{1 + _worker % 15}"
 if REDIS_URL:
     CACHES = {
@@ -199,7 +202,32 @@ CELERY_BEAT_SCHEDULE: dict = {
     "payments-receipts": {"task": "payments.tasks.sweep_payment_receipts", "schedule": 300.0},
     # A billing code that runs out within a day: remind the citizen once.
     "payments-remind": {"task": "payments.tasks.remind_unpaid", "schedule": 3600.0},
+    # The rolling booking window moves on; pages also fill it on demand.
+    "queueing-slots": {"task": "queueing.tasks.make_slots", "schedule": 3 * 3600.0},
+    # Appointments nobody came to become "missed" after the day.
+    "queueing-missed": {"task": "queueing.tasks.mark_missed", "schedule": 3600.0},
+    # Waiting-list offers not taken in time go to the next person.
+    "queueing-offers": {"task": "queueing.tasks.expire_offers", "schedule": 60.0},
+    # Reminders: the day before, and an hour before a video consultation.
+    "queueing-remind-day": {"task": "queueing.tasks.remind_day_before", "schedule": 900.0},
+    "queueing-remind-hour": {"task": "queueing.tasks.remind_hour_before", "schedule": 300.0},
 }
+
+# --- Queueing -------------------------------------------------------------
+# Appointments can be booked this many days ahead (a rolling window, no monthly rush).
+QUEUE_DAYS_AHEAD = env.int("QUEUE_DAYS_AHEAD", default=30)
+# How many times a booking may be moved (until the day before the appointment).
+BOOKING_RESCHEDULE_LIMIT = env.int("BOOKING_RESCHEDULE_LIMIT", default=2)
+# Upcoming video consultations one citizen may hold at once.
+CONSULTATIONS_PER_CITIZEN = env.int("CONSULTATIONS_PER_CITIZEN", default=1)
+# A place offered from the waiting list is held this long.
+WAITLIST_OFFER_MINUTES = env.int("WAITLIST_OFFER_MINUTES", default=120)
+# Service time assumed for waiting estimates until the day has finished tickets.
+QUEUE_DEFAULT_SERVICE_MINUTES = env.int("QUEUE_DEFAULT_SERVICE_MINUTES", default=10)
+# Booked citizens get an SMS when this many tickets are ahead of theirs.
+QUEUE_NEAR_AHEAD = env.int("QUEUE_NEAR_AHEAD", default=3)
+# Video consultation rooms: <base>/Imigrasi-<unguessable token> (e.g. a self-hosted Jitsi Meet).
+VIDEO_MEETING_BASE_URL = _env_str("VIDEO_MEETING_BASE_URL", "https://meet.jit.si")
 
 # --- Payments -------------------------------------------------------------
 # sandbox: the built-in gateway (its pages are part of the portal, for `make

@@ -21,6 +21,7 @@ urlpatterns = [
     path("akun/", include("accounts.urls")),
     path("", include("applications.urls")),
     path("", include("payments.urls")),
+    path("", include("queueing.urls")),
     path("cek-status/", public.status_check, name="status_check"),
     path("cek-dokumen/<str:token>/", public.verify, name="verify"),
     path("notifikasi/", include("notifications.urls")),

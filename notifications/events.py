@@ -28,6 +28,14 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "payment.reminder": (REMINDER, (Channel.EMAIL, Channel.SMS)),
     # Money given back, with the officer's reason.
     "payment.refunded": (STATUS, (Channel.EMAIL, Channel.PORTAL)),
+    # Appointments: confirmed (video), moved, cancelled, office closed, missed.
+    "booking.update": (STATUS, (Channel.EMAIL, Channel.SMS, Channel.PORTAL)),
+    # The day before an appointment, and an hour before a video consultation.
+    "booking.reminder": (REMINDER, (Channel.EMAIL, Channel.SMS)),
+    # A place freed up on a day the citizen waits for: take it before the offer runs out.
+    "waitlist.offered": (STATUS, (Channel.EMAIL, Channel.SMS, Channel.PORTAL)),
+    # Three tickets remain ahead of the citizen's in the office queue.
+    "queue.near": (STATUS, (Channel.SMS, Channel.PORTAL)),
     # To officers: a document ready for 30 days has not been collected.
     "application.uncollected": (STATUS, (Channel.PORTAL,)),
 }

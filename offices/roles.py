@@ -29,6 +29,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_refund",
         "payments.view_webhookevent",
         "payments.record_payment",
+        "queueing.operate_counter",
+        "queueing.view_slot",
+        "queueing.change_slot",
+        "queueing.view_quota",
+        "queueing.view_booking",
+        "queueing.view_ticket",
+        "queueing.view_waitlistentry",
     ],
     SUPERVISOR: [
         "offices.view_office",
@@ -60,6 +67,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_webhookevent",
         "payments.record_payment",
         "payments.record_refund",
+        "queueing.view_slot",
+        "queueing.change_slot",
+        "queueing.view_quota",
+        "queueing.change_quota",
+        "queueing.view_booking",
+        "queueing.view_ticket",
+        "queueing.view_waitlistentry",
+        "queueing.view_countershift",
     ],
 }
 

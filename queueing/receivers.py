@@ -1,0 +1,58 @@
+"""Following application moves and holidays (applications and offices do not know queueing)."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+from applications.signals import status_changed
+from applications.workflow import FINAL
+from offices.models import Holiday, Office, OpeningHours
+
+
+@receiver(status_changed, dispatch_uid="queueing.follow_application")
+def follow_application(sender, *, application, event, **kwargs) -> None:
+    """A refused or withdrawn application gives its appointment place back."""
+    if event.to_status not in FINAL:
+        return
+    from queueing import slots
+    from queueing.models import Booking, WaitlistEntry
+
+    now = timezone.now()
+    for booking in Booking.objects.select_for_update().filter(
+        application=application, status=Booking.Status.ACTIVE
+    ):
+        slots.slot_release(booking.slot_id)
+        booking.status = Booking.Status.CANCELLED
+        booking.closed_at = now
+        booking.save(update_fields=["status", "closed_at"])
+    for entry in WaitlistEntry.objects.select_for_update().filter(
+        application=application,
+        status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
+    ):
+        if entry.status == WaitlistEntry.Status.OFFERED and entry.offered_slot_id:
+            slots.slot_release(entry.offered_slot_id)
+        entry.status = WaitlistEntry.Status.LEFT
+        entry.closed_at = now
+        entry.save(update_fields=["status", "closed_at"])
+
+
+@receiver(post_save, sender=Holiday, dispatch_uid="queueing.holiday_closes_day")
+def holiday_closes_day(sender, instance: Holiday, created: bool, raw: bool = False, **kwargs):
+    """A holiday declared after slots were made closes that day; booked citizens are told."""
+    if raw:
+        return
+    from queueing import slots
+
+    offices = [instance.office] if instance.office_id else list(Office.objects.active())
+    for office in offices:
+        slots.day_close(office, instance.date, reason=instance.name)
+
+
+@receiver(post_save, sender=OpeningHours, dispatch_uid="queueing.hours_changed")
+def hours_changed(sender, instance: OpeningHours, raw: bool = False, **kwargs):
+    if not raw:
+        from queueing import slots
+
+        slots.forget_made(instance.office)
