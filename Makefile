@@ -56,6 +56,7 @@ run: install
 	DEBUG=true $(PY) manage.py seed_demo
 	DEBUG=true $(PY) manage.py seed_demo_applications
 	DEBUG=true $(PY) manage.py seed_demo_payments
+	DEBUG=true $(PY) manage.py seed_demo_queue
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The production-like stack: gunicorn + Celery worker + beat from the Procfile.
