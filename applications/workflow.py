@@ -207,6 +207,23 @@ def transition(
     return event
 
 
+def resume_instead(application, was: str, instead: str) -> None:
+    """A revision that would go back to `was` goes back to `instead`.
+
+    Queueing calls it when the appointment of an application under revision
+    is cancelled or missed: "scheduled" without an appointment would be a lie.
+    """
+    from applications import pagecache
+    from applications.models import Application
+
+    changed = Application.objects.filter(
+        pk=application.pk, status=S.REVISION_REQUESTED, resume_status=was
+    ).update(resume_status=instead, updated_at=timezone.now())
+    if changed:
+        application.resume_status = instead
+        pagecache.touch(application.pk)
+
+
 def _apply_side_fields(application, current: str, to: str, now: dt.datetime) -> None:
     if to == S.SUBMITTED and current == S.DRAFT:
         application.submitted_at = now

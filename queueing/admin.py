@@ -69,9 +69,11 @@ class QuotaAdmin(OfficeScopedAdmin):
 
 
 class SlotForm(forms.ModelForm):
+    """Only the capacity is edited here; closing a day is an action (it tells the citizens)."""
+
     class Meta:
         model = Slot
-        fields = ["capacity", "closed", "closed_reason"]
+        fields = ["capacity"]
 
     def clean_capacity(self):
         capacity = self.cleaned_data["capacity"]
@@ -91,8 +93,40 @@ class SlotAdmin(OfficeScopedAdmin):
     list_filter = ["office", "purpose", "closed", "day"]
     date_hierarchy = "day"
     actions = ["close_days", "reopen_days"]
-    readonly_fields = ["office", "purpose", "day", "starts_at", "ends_at", "booked"]
+    readonly_fields = [
+        "office",
+        "purpose",
+        "day",
+        "starts_at",
+        "ends_at",
+        "booked",
+        "closed",
+        "closed_reason",
+    ]
     list_select_related = ["office"]
+
+    def get_changelist_form(self, request, **kwargs):
+        return SlotForm  # the list's capacity column is checked like the change form
+
+    def save_model(self, request, obj, form, change):
+        """Write the capacity alone, and only if it still covers the places booked meanwhile.
+
+        A plain save would write back a `booked` count read before a citizen
+        booked, and could let the slot take more people than it has places.
+        """
+        capacity = form.cleaned_data["capacity"]
+        updated = Slot.objects.filter(pk=obj.pk, booked__lte=capacity).update(capacity=capacity)
+        if not updated:
+            obj.refresh_from_db()
+            self.message_user(
+                request,
+                _("%(slot)s: %(booked)s places were booked meanwhile; capacity not changed.")
+                % {"slot": obj, "booked": obj.booked},
+                messages.ERROR,
+            )
+            return
+        obj.refresh_from_db()
+        slots.offer_free_places(Slot.objects.filter(pk=obj.pk))
 
     def has_add_permission(self, request):
         return False  # slots are generated from the opening hours and quota
@@ -118,16 +152,13 @@ class SlotAdmin(OfficeScopedAdmin):
             cancelled += slots.day_close(
                 office, day, reason=str(_("Closed by the office.")), by=request.user
             )
-        self.message_user(
-            request,
-            ngettext(
-                "%(days)d day closed; %(n)d booking cancelled.",
-                "%(days)d days closed; %(n)d bookings cancelled.",
-                cancelled,
-            )
-            % {"days": len(days), "n": cancelled},
-            messages.SUCCESS,
-        )
+        closed = ngettext("%(n)d day closed.", "%(n)d days closed.", len(days)) % {"n": len(days)}
+        told = ngettext(
+            "%(n)d booking cancelled; the citizen was told.",
+            "%(n)d bookings cancelled; the citizens were told.",
+            cancelled,
+        ) % {"n": cancelled}
+        self.message_user(request, f"{closed} {told}", messages.SUCCESS)
 
     @admin.action(
         description=_("Reopen the whole day of the selected slots"), permissions=["change"]

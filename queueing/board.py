@@ -14,7 +14,6 @@ import secrets
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
 
 from queueing.models import Prefix, Ticket
 
@@ -78,5 +77,5 @@ def state(office, day) -> dict:
         "latest": latest,
         "waiting": [(Prefix(p), n) for p, n in waiting.items()],
         "waiting_total": sum(waiting.values()),
-        "updated_at": timezone.now(),
+        "day": day,
     }

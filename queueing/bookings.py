@@ -12,15 +12,16 @@ import datetime as dt
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from applications.models import Application
-from applications.workflow import Status, transition
+from applications.workflow import Status, resume_instead, transition
 from imigrasi.errors import ServiceError
 from queueing import slots as slot_rules
-from queueing.models import Booking, Purpose, Slot, Topic, WaitlistEntry
+from queueing.models import PURPOSE_IN_SENTENCE, Booking, Purpose, Slot, Topic, WaitlistEntry
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read aloud and typed
 CODE_LENGTH = 8
@@ -69,7 +70,7 @@ def booking_context(booking: Booking) -> dict:
         "booking_code": booking.code_display,
         "office": booking.office,
         "starts_at": slot.starts_at,
-        "purpose_label": booking.get_purpose_display(),
+        "purpose_label": PURPOSE_IN_SENTENCE[booking.purpose],  # lazy: the reader's language
         "room_url": booking.room_url,
     }
 
@@ -154,16 +155,7 @@ def booking_consultation(*, citizen, office, slot_id, topic: str, question: str 
     if topic not in Topic.values:
         raise ServiceError(_("Choose a topic."), field="topic")
     with transaction.atomic():
-        busy = Booking.objects.filter(
-            citizen=citizen,
-            purpose=Purpose.CONSULTATION,
-            status=Booking.Status.ACTIVE,
-            slot__starts_at__gt=now,
-        ).count()
-        if busy >= settings.CONSULTATIONS_PER_CITIZEN:
-            raise ServiceError(
-                _("You already have a video consultation booked. Cancel it to book another.")
-            )
+        _check_consultation_limit(citizen, now)
         slot = _slot_for(slot_id, office=office, purpose=Purpose.CONSULTATION)
         _take(slot, now)
         booking = _create(
@@ -178,6 +170,21 @@ def booking_consultation(*, citizen, office, slot_id, topic: str, question: str 
         _leave_waitlists(citizen, office=office, purpose=Purpose.CONSULTATION)
         _notify(booking, "confirmed")
     return booking
+
+
+def _check_consultation_limit(citizen, now) -> None:
+    """At most CONSULTATIONS_PER_CITIZEN upcoming; the citizen's row lock makes two tabs wait."""
+    get_user_model().objects.select_for_update().filter(pk=citizen.pk).first()
+    busy = Booking.objects.filter(
+        citizen=citizen,
+        purpose=Purpose.CONSULTATION,
+        status=Booking.Status.ACTIVE,
+        slot__starts_at__gt=now,
+    ).count()
+    if busy >= settings.CONSULTATIONS_PER_CITIZEN:
+        raise ServiceError(
+            _("You already have a video consultation booked. Cancel it to book another.")
+        )
 
 
 def _lock_booking(booking: Booking, citizen) -> Booking:
@@ -233,8 +240,15 @@ def booking_reschedule(*, booking: Booking, citizen, slot_id, now=None) -> Booki
         slot = _slot_for(slot_id, office=locked.office, purpose=locked.purpose)
         if slot.pk == locked.slot_id:
             raise ServiceError(_("That is the time you already have."), field="slot")
-        _take(slot, now)
         old = locked.slot
+        # Both slot rows locked in id order: two citizens swapping times never deadlock.
+        list(
+            Slot.objects.select_for_update()
+            .filter(pk__in=[old.pk, slot.pk])
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        _take(slot, now)
         slot_rules.slot_release(old.pk)
         locked.slot = slot
         locked.reschedules += 1
@@ -254,6 +268,10 @@ def booking_cancel(*, booking: Booking, citizen, now=None) -> Booking:
             # Lock order: application, then booking (as booking_interview).
             _lock_application(booking.application, citizen)
         locked = _lock_booking(booking, citizen)
+        if locked.checked_in_at is not None:
+            raise ServiceError(
+                _("You have already checked in for this appointment; ask an officer instead.")
+            )
         if locked.slot.starts_at <= now:
             raise ServiceError(_("The appointment time has passed; it can no longer be cancelled."))
         slot_rules.slot_release(locked.slot_id)
@@ -276,6 +294,10 @@ def _close(booking: Booking, status: str, now: dt.datetime, note: str = "") -> N
 
 def _back_to_paid(booking: Booking, *, by, event: str, reason: str = "") -> None:
     application = booking.application
+    if application.status == Status.REVISION_REQUESTED:
+        # The revision would return to "scheduled" without an appointment: to "paid" instead.
+        resume_instead(application, Status.SCHEDULED, Status.PAID)
+        return
     if application.status != Status.SCHEDULED:
         return
     transition(
@@ -286,14 +308,33 @@ def _back_to_paid(booking: Booking, *, by, event: str, reason: str = "") -> None
     )
 
 
-def booking_cancel_for_closure(booking: Booking, *, reason: str) -> None:
+def booking_cancel_for_closure(booking_id: int, *, reason: str) -> bool:
     """The office closed the day: cancel without counting it against the citizen."""
     now = timezone.now()
-    _close(booking, Booking.Status.CANCELLED, now, note=reason)
-    if booking.application_id:
-        _back_to_paid(booking, by=None, event="office_closed", reason=reason)
-    else:
-        _notify(booking, "office_closed", reason=reason)
+    with transaction.atomic():
+        booking = Booking.objects.select_related("application").filter(pk=booking_id).first()
+        if booking is None:
+            return False
+        if booking.application_id:
+            Application.objects.select_for_update(of=("self",)).filter(
+                pk=booking.application_id
+            ).first()
+        locked = (
+            Booking.objects.select_for_update(of=("self",))
+            .select_related("slot", "office", "application", "citizen")
+            .filter(pk=booking_id, status=Booking.Status.ACTIVE)
+            .first()
+        )
+        if locked is None:
+            return False
+        slot_rules.slot_release(locked.slot_id)
+        _close(locked, Booking.Status.CANCELLED, now, note=reason)
+        if locked.application_id:
+            locked.application.refresh_from_db(fields=["status"])
+            _back_to_paid(locked, by=None, event="office_closed", reason=reason)
+        else:
+            _notify(locked, "office_closed", reason=reason)
+    return True
 
 
 def bookings_mark_missed(*, now=None, limit: int = 500) -> int:
@@ -313,17 +354,22 @@ def bookings_mark_missed(*, now=None, limit: int = 500) -> int:
                 Application.objects.select_for_update(of=("self",)).filter(
                     pk=booking.application_id
                 ).first()
+            # Came and checked in but was not served: not held against them as a miss.
+            came = booking.checked_in_at is not None
+            status = Booking.Status.CANCELLED if came else Booking.Status.NO_SHOW
             claimed = Booking.objects.filter(pk=booking.pk, status=Booking.Status.ACTIVE).update(
-                status=Booking.Status.NO_SHOW, closed_at=now
+                status=status,
+                closed_at=now,
+                close_note=_("Checked in but not served.") if came else "",
             )
             if not claimed:
                 continue
-            booking.status = Booking.Status.NO_SHOW
+            booking.status = status
             if booking.application_id:
-                booking.application.refresh_from_db(fields=["status"])
-                _back_to_paid(booking, by=None, event="no_show")
+                booking.application.refresh_from_db(fields=["status", "resume_status"])
+                _back_to_paid(booking, by=None, event="not_served" if came else "no_show")
             else:
-                _notify(booking, "no_show")
+                _notify(booking, "not_served" if came else "no_show")
             marked += 1
     return marked
 
@@ -332,12 +378,24 @@ def bookings_mark_missed(*, now=None, limit: int = 500) -> int:
 
 
 def _leave_waitlists(citizen, *, application=None, office=None, purpose=None) -> None:
-    entries = WaitlistEntry.objects.filter(citizen=citizen, status=WaitlistEntry.Status.WAITING)
+    """Booked: the citizen's waiting entries close; a place held for them goes to the next."""
+    now = timezone.now()
+    entries = WaitlistEntry.objects.select_for_update(of=("self",)).filter(
+        citizen=citizen,
+        status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
+    )
     if application is not None:
         entries = entries.filter(application=application)
     else:
         entries = entries.filter(office=office, purpose=purpose)
-    entries.update(status=WaitlistEntry.Status.LEFT, closed_at=timezone.now())
+    for entry in entries.select_related("offered_slot"):
+        held = entry.offered_slot if entry.status == WaitlistEntry.Status.OFFERED else None
+        entry.status = WaitlistEntry.Status.LEFT
+        entry.closed_at = now
+        entry.save(update_fields=["status", "closed_at"])
+        if held is not None:
+            slot_rules.slot_release(held.pk)
+            waitlist_offer(held, now=now)
 
 
 def waitlist_join(
@@ -388,7 +446,7 @@ def waitlist_offer(slot: Slot, *, now=None) -> WaitlistEntry | None:
     if slot.starts_at <= now + dt.timedelta(minutes=30):
         return None  # too late to be useful to anyone travelling in
     waiting = (
-        WaitlistEntry.objects.select_for_update(skip_locked=True)
+        WaitlistEntry.objects.select_for_update(of=("self",), skip_locked=True)
         .filter(
             office_id=slot.office_id,
             purpose=slot.purpose,
@@ -432,7 +490,7 @@ def _notify_offer(entry: WaitlistEntry) -> None:
             "office": entry.office,
             "starts_at": entry.offered_slot.starts_at,
             "expires_at": entry.offer_expires_at,
-            "purpose_label": entry.get_purpose_display(),
+            "purpose_label": PURPOSE_IN_SENTENCE[entry.purpose],
             "reference": entry.application.reference if entry.application_id else "",
             "link": settings.SITE_URL + reverse("queueing:waitlist"),
         },
@@ -480,6 +538,7 @@ def waitlist_accept(*, entry: WaitlistEntry, citizen, now=None) -> Booking:
                 context={**booking_context(booking), "booking_event": "booked"},
             )
         else:
+            _check_consultation_limit(citizen, now)
             booking = _create(
                 citizen=citizen,
                 office=locked.office,
@@ -520,7 +579,7 @@ def waitlist_expire(*, now=None, limit: int = 200) -> int:
     for pk in list(due):
         with transaction.atomic():
             entry = (
-                WaitlistEntry.objects.select_for_update(skip_locked=True)
+                WaitlistEntry.objects.select_for_update(of=("self",), skip_locked=True)
                 .select_related("offered_slot")
                 .filter(pk=pk, status=WaitlistEntry.Status.OFFERED)
                 .first()

@@ -47,6 +47,11 @@ PRIORITY_CHOICES = [("", _("No"))] + [
 
 
 class CheckInForm(forms.Form):
+    # Shown on one page with the walk-in form: element ids must not clash.
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "checkin_%s")
+        super().__init__(*args, **kwargs)
+
     code = forms.CharField(
         label=_("Booking code"),
         max_length=500,
@@ -68,6 +73,10 @@ class CheckInForm(forms.Form):
 
 
 class WalkInForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "walkin_%s")
+        super().__init__(*args, **kwargs)
+
     prefix = forms.ChoiceField(
         label=_("What did you come for?"),
         choices=[

@@ -25,6 +25,13 @@ class Purpose(models.TextChoices):
     CONSULTATION = "consultation", _("Video consultation")
 
 
+# The purpose as a noun inside a sentence ("your interview is booked").
+PURPOSE_IN_SENTENCE = {
+    Purpose.INTERVIEW: _("interview"),
+    Purpose.CONSULTATION: _("video consultation"),
+}
+
+
 class Prefix(models.TextChoices):
     PASSPORT = "P", _("Passports")
     PERMIT = "V", _("Visas and stay permits")
@@ -58,6 +65,8 @@ class Quota(models.Model):
     same_day_quota = models.PositiveSmallIntegerField(
         _("same-day (walk-in) tickets per day"), default=40
     )
+    # Part of every kiosk cookie: raising it (on the counters page) retires all kiosks at once.
+    kiosk_generation = models.PositiveIntegerField(default=1, editable=False)
     priority_quota = models.PositiveSmallIntegerField(
         _("priority walk-in tickets per day"),
         default=20,
@@ -138,6 +147,11 @@ class Slot(models.Model):
 
     def local_end(self) -> dt.datetime:
         return timezone.localtime(self.ends_at, self.office.tzinfo)
+
+    @property
+    def time_range(self) -> str:
+        """`08.00–08.15` in the office's own time (the `time` filter would use WIB)."""
+        return f"{self.local_start():%H.%M}–{self.local_end():%H.%M}"
 
 
 class Booking(models.Model):

@@ -11,6 +11,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from imigrasi.db import retry_on_conflict
 from imigrasi.errors import ServiceError
 from offices.models import Holiday, Office
 from queueing.models import Purpose, Quota, Slot
@@ -129,11 +130,14 @@ def days_open(office: Office, purpose: str, *, now: dt.datetime | None = None) -
 
 def slots_on(office: Office, purpose: str, day: dt.date, *, now: dt.datetime | None = None):
     now = now or timezone.now()
-    return list(
+    found = list(
         Slot.objects.filter(
             office=office, purpose=purpose, day=day, closed=False, starts_at__gt=now
         ).order_by("starts_at")
     )
+    for slot in found:
+        slot.office = office  # one office object for every time label
+    return found
 
 
 def slot_take(slot_id: int, *, now: dt.datetime) -> bool:
@@ -166,32 +170,61 @@ def refusal_for(slot: Slot, now: dt.datetime) -> ServiceError:
 def day_close(office: Office, day: dt.date, *, reason: str, by=None) -> int:
     """Close an office day: no new bookings; booked citizens are told and may rebook.
 
+    First the slots are closed (from then on nobody can book the day), then
+    each booking is cancelled in its own transaction that locks the
+    application before the booking, the order every booking path uses, so
+    closing a day never deadlocks with a citizen booking or cancelling.
     Returns the number of bookings cancelled.
     """
     from queueing.bookings import booking_cancel_for_closure
+    from queueing.models import Booking, WaitlistEntry
 
     reason = (reason or "").strip()[:200] or _("The office is closed on this day.")
-    cancelled = 0
     with transaction.atomic():
         Slot.objects.filter(office=office, day=day, closed=False).update(
             closed=True, closed_reason=reason
         )
-        from queueing.models import Booking, WaitlistEntry
-
-        for booking in Booking.objects.filter(
-            slot__office=office, slot__day=day, status=Booking.Status.ACTIVE
-        ).select_related("slot", "office"):
-            booking_cancel_for_closure(booking, reason=reason)
-            cancelled += 1
-        WaitlistEntry.objects.filter(
+        entries = WaitlistEntry.objects.select_for_update(of=("self",)).filter(
             office=office,
             day=day,
             status__in=[WaitlistEntry.Status.WAITING, WaitlistEntry.Status.OFFERED],
-        ).update(status=WaitlistEntry.Status.EXPIRED, closed_at=timezone.now())
+        )
+        for entry in entries:
+            if entry.status == WaitlistEntry.Status.OFFERED and entry.offered_slot_id:
+                slot_release(entry.offered_slot_id)  # counts stay true if the day reopens
+            entry.status = WaitlistEntry.Status.EXPIRED
+            entry.closed_at = timezone.now()
+            entry.save(update_fields=["status", "closed_at"])
+    cancelled = 0
+    active = Booking.objects.filter(
+        slot__office=office, slot__day=day, status=Booking.Status.ACTIVE
+    ).values_list("pk", flat=True)
+    for pk in list(active):
+        if retry_on_conflict(lambda pk=pk: booking_cancel_for_closure(pk, reason=reason)):
+            cancelled += 1
     return cancelled
 
 
 def day_reopen(office: Office, day: dt.date) -> int:
-    return Slot.objects.filter(office=office, day=day, closed=True).update(
-        closed=False, closed_reason=""
-    )
+    with transaction.atomic():
+        reopened = Slot.objects.filter(office=office, day=day, closed=True).update(
+            closed=False, closed_reason=""
+        )
+    offer_free_places(Slot.objects.filter(office=office, day=day))
+    return reopened
+
+
+def offer_free_places(slots_with_room) -> int:
+    """Places that appeared (a day reopened, capacity raised) go to people waiting first."""
+    from queueing.bookings import waitlist_offer
+
+    offered = 0
+    for slot in slots_with_room.filter(closed=False, booked__lt=F("capacity")).select_related(
+        "office"
+    ):
+        for _place in range(slot.capacity - slot.booked):
+            with transaction.atomic():
+                if waitlist_offer(slot) is None:
+                    break
+            offered += 1
+    return offered

@@ -47,18 +47,23 @@ def prefix_for_service(service: Service) -> str:
     return Prefix.PASSPORT if service.category == Service.Category.PASSPORT else Prefix.PERMIT
 
 
-def _issue(office: Office, prefix: str, *, now, priority="", booking=None, by=None) -> Ticket:
+def _issue(
+    office: Office, prefix: str, *, now, live: bool, priority="", booking=None, by=None
+) -> Ticket:
     day = local_today(office, now)
+    number = next_number(office.pk, day, prefix)
     ticket = Ticket.objects.create(
         office=office,
         day=day,
         prefix=prefix,
-        number=next_number(office.pk, day, prefix),
+        number=number,
         priority=priority,
         booking=booking,
         token=secrets.token_urlsafe(16),
         issued_by=by if by is not None and by.is_authenticated else None,
-        issued_at=now,
+        # Stamped after the number is drawn (under its lock): within a prefix, the
+        # call order (oldest first) is then the number order, however requests raced.
+        issued_at=timezone.now() if live else now,
     )
     board.bump_on_commit(office.pk)
     return ticket
@@ -92,7 +97,7 @@ def code_from_scan(text: str) -> str:
 
 def check_in(*, office: Office, scanned: str, priority: str = "", by=None, now=None) -> Ticket:
     """Give the booked citizen a ticket; a second scan gives the same ticket back."""
-    now = now or timezone.now()
+    live, now = now is None, now or timezone.now()
     if priority not in Ticket.Priority.values:
         raise ServiceError(_("Choose one of the priority reasons."), field="priority")
     code = code_from_scan(scanned)
@@ -112,30 +117,36 @@ def check_in(*, office: Office, scanned: str, priority: str = "", by=None, now=N
                 % {"code": code},
                 field="code",
             )
+        _check_office(booking, office)
         existing = Ticket.objects.filter(booking=booking).first()
         if existing is not None:
-            return existing
+            return existing  # scanned twice: the same number again
         _check_booking(booking, office, now)
         prefix = (
             prefix_for_service(booking.application.service)
             if booking.application_id
             else Prefix.INFORMATION
         )
-        ticket = _issue(office, prefix, now=now, priority=priority, booking=booking, by=by)
+        ticket = _issue(
+            office, prefix, now=now, live=live, priority=priority, booking=booking, by=by
+        )
         booking.checked_in_at = now
         booking.save(update_fields=["checked_in_at"])
     return ticket
 
 
-def _check_booking(booking: Booking, office: Office, now) -> None:
-    from applications.templatetags.portal import long_date
-
+def _check_office(booking: Booking, office: Office) -> None:
     if booking.office_id != office.pk:
         raise ServiceError(
             _("This booking is for %(office)s. Please check in there.")
             % {"office": booking.office.name},
             field="code",
         )
+
+
+def _check_booking(booking: Booking, office: Office, now) -> None:
+    from applications.templatetags.portal import long_date
+
     if booking.purpose == Purpose.CONSULTATION:
         raise ServiceError(
             _("Video consultations are held online: open the link in your booking."),
@@ -164,6 +175,14 @@ def _draw_quota(office: Office, day: dt.date, *, priority: bool) -> None:
         taken = usage.filter(priority__lt=quota.priority_quota).update(priority=F("priority") + 1)
     else:
         taken = usage.filter(same_day__lt=quota.same_day_quota).update(same_day=F("same_day") + 1)
+    if not taken and priority:
+        raise ServiceError(
+            _(
+                "Today's priority places are all taken. Please ask an officer at the "
+                "information desk: they will help you."
+            ),
+            field="priority",
+        )
     if not taken:
         raise ServiceError(
             _(
@@ -177,7 +196,7 @@ def walk_in(
     *, office: Office, prefix: str = Prefix.WALK_IN, priority: str = "", by=None, now=None
 ) -> Ticket:
     """A ticket without an appointment: W (services) or K (information), within the day's quota."""
-    now = now or timezone.now()
+    live, now = now is None, now or timezone.now()
     if prefix not in (Prefix.WALK_IN, Prefix.INFORMATION):
         raise ServiceError(_("Choose what you came for."), field="prefix")
     if priority not in Ticket.Priority.values:
@@ -187,7 +206,7 @@ def walk_in(
     with transaction.atomic():
         if prefix == Prefix.WALK_IN or priority:
             _draw_quota(office, day, priority=bool(priority))
-        return _issue(office, prefix, now=now, priority=priority, by=by)
+        return _issue(office, prefix, now=now, live=live, priority=priority, by=by)
 
 
 def position(ticket: Ticket) -> int:

@@ -40,6 +40,15 @@ def long_datetime(value, office=None) -> str:
 
 
 @register.filter
+def clock(value, office=None) -> str:
+    """`14.05` in the office's time zone (Django's `time` filter would use WIB)."""
+    if not value:
+        return ""
+    tz = office.tzinfo if office is not None else timezone.get_default_timezone()
+    return f"{value.astimezone(tz):%H.%M}"
+
+
+@register.filter
 def kilobytes(size_kb) -> str:
     """A size limit in KB as people say it: `2 MB`, `500 KB`."""
     size_kb = int(size_kb or 0)

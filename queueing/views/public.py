@@ -14,11 +14,12 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from imigrasi.errors import ServiceError, add_to_form
+from imigrasi.pdf import qr_data_uri
 from offices.models import Office
 from queueing import board, counters, tickets
 from queueing.forms import CheckInForm, WalkInForm
 from queueing.models import Ticket
-from queueing.slots import local_today
+from queueing.slots import local_today, quota_for
 
 KIOSK_COOKIE = "imigrasi_kiosk"
 KIOSK_SALT = "queueing.kiosk"
@@ -27,13 +28,15 @@ KIOSK_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days
 
 def office_by_code(code: str) -> Office:
     """The active office; cached briefly because the board asks every few seconds."""
-    key = f"queueing:office:{code[:3]}"
+    if len(code) != 3:
+        raise Http404
+    key = f"queueing:office:{code}"
     try:
         office = cache.get(key)
     except Exception:
         office = None
     if office is None:
-        office = Office.objects.active().filter(code=code[:3]).first()
+        office = Office.objects.active().filter(code=code).first()
         if office is None:
             raise Http404
         with contextlib.suppress(Exception):  # the cache is down: served from the database
@@ -81,18 +84,25 @@ def board_content(request, office_code: str):
 
 
 def kiosk_cookie_value(office: Office) -> str:
-    return signing.dumps(office.code, salt=KIOSK_SALT)
+    return signing.dumps([office.code, quota_for(office).kiosk_generation], salt=KIOSK_SALT)
+
+
+def is_kiosk_device(request, office: Office) -> bool:
+    """This browser was enabled as the office's kiosk, and kiosks were not retired since."""
+    raw = request.COOKIES.get(KIOSK_COOKIE, "")
+    if not raw:
+        return False
+    try:
+        value = signing.loads(raw, salt=KIOSK_SALT, max_age=KIOSK_MAX_AGE)
+    except signing.BadSignature:
+        return False
+    return value == [office.code, quota_for(office).kiosk_generation]
 
 
 def kiosk_allowed(request, office: Office) -> bool:
     """A device an officer enabled for this office, or an officer of the office."""
-    raw = request.COOKIES.get(KIOSK_COOKIE, "")
-    if raw:
-        try:
-            if signing.loads(raw, salt=KIOSK_SALT, max_age=KIOSK_MAX_AGE) == office.code:
-                return True
-        except signing.BadSignature:
-            pass
+    if is_kiosk_device(request, office):
+        return True
     user = request.user
     return bool(
         user.is_authenticated
@@ -186,10 +196,15 @@ def ticket_page(request, token: str):
     if ticket is None:
         raise Http404
     context = ticket_context(ticket)
-    template = (
-        "queueing/_ticket.html" if request.headers.get("HX-Request") else "queueing/ticket.html"
-    )
-    context["printing"] = request.GET.get("cetak") == "1"
+    if request.headers.get("HX-Request"):
+        template = "queueing/_ticket.html"
+    else:
+        template = "queueing/ticket.html"
+        kiosk = is_kiosk_device(request, ticket.office)
+        context["layout"] = "queueing/kiosk_base.html" if kiosk else "base.html"
+        context["at_kiosk"] = kiosk
+        # Walk-ins follow their place on their own phone by scanning this.
+        context["qr"] = qr_data_uri(request.build_absolute_uri(ticket.get_absolute_url()))
     response = render(request, template, context)
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"

@@ -10,8 +10,10 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -24,7 +26,7 @@ from offices.models import Counter, Office
 from queueing import counters as counter_rules
 from queueing import tickets
 from queueing.forms import CheckInForm, ShiftForm, WalkInForm
-from queueing.models import Booking, Prefix, Purpose, Ticket
+from queueing.models import Booking, Prefix, Purpose, Quota, Ticket
 from queueing.slots import local_today
 from queueing.views.public import KIOSK_COOKIE, KIOSK_MAX_AGE, kiosk_cookie_value
 
@@ -121,6 +123,13 @@ ACTIONS = {
 }
 
 
+def _ticket_id(request) -> int:
+    try:
+        return int(request.POST.get("ticket", ""))
+    except ValueError:
+        raise ServiceError(_("That ticket does not exist at this office.")) from None
+
+
 @officer_required
 @require_POST
 def counter_action(request, pk: int, action: str):
@@ -143,7 +152,7 @@ def counter_action(request, pk: int, action: str):
             messages.success(request, _("Calling %(ticket)s.") % {"ticket": ticket.label})
         elif action in ACTIONS:
             rule, said = ACTIONS[action]
-            ticket = rule(counter=counter, officer=officer, ticket_id=request.POST.get("ticket"))
+            ticket = rule(counter=counter, officer=officer, ticket_id=_ticket_id(request))
             messages.success(request, str(said) % {"ticket": ticket.label})
         elif action == "check-in":
             form = CheckInForm(request.POST)
@@ -181,14 +190,22 @@ def kiosk_enable(request, office_code: str):
     office = Office.objects.for_staff(request.user).active().filter(code=office_code).first()
     if office is None:
         raise Http404
-    response = redirect("queueing:kiosk", office_code=office.code)
+    if request.POST.get("revoke"):
+        Quota.objects.filter(office=office).update(kiosk_generation=F("kiosk_generation") + 1)
+        messages.success(request, _("Every kiosk of this office is retired; enable them again."))
+        return redirect("queueing:counters")
     if request.POST.get("disable"):
+        response = redirect("queueing:counters")
         response.delete_cookie(KIOSK_COOKIE)
         messages.success(request, _("This browser is no longer a kiosk."))
-        return redirect("queueing:counters")
+        return response
+    value = kiosk_cookie_value(office)
+    # The public uses the kiosk: the officer's session must not stay on it.
+    logout(request)
+    response = redirect("queueing:kiosk", office_code=office.code)
     response.set_cookie(
         KIOSK_COOKIE,
-        kiosk_cookie_value(office),
+        value,
         max_age=KIOSK_MAX_AGE,
         httponly=True,
         samesite="Lax",
