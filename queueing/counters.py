@@ -131,7 +131,10 @@ def call_next(*, counter: Counter, officer, now=None) -> Ticket:
         else:
             raise ServiceError(_("Other counters were calling at the same moment. Try again."))
         ticket = Ticket.objects.select_related("booking").get(pk=candidate)
-        _tell_the_next_ones(office, day, ticket.prefix)
+        prefix = ticket.prefix
+        # After commit, in its own transaction: positions are read from what is settled,
+        # and the call's locks are not held while the messages are written.
+        transaction.on_commit(lambda: _tell_the_next_ones(office, day, prefix), robust=True)
         board.bump_on_commit(office.pk)
     return ticket
 
@@ -250,6 +253,11 @@ def estimated_wait_minutes(ticket: Ticket, ahead: int) -> int:
 
 def _tell_the_next_ones(office, day: dt.date, prefix: str) -> None:
     """SMS a booked citizen once when three tickets remain ahead of theirs."""
+    with transaction.atomic():
+        _tell(office, day, prefix)
+
+
+def _tell(office, day: dt.date, prefix: str) -> None:
     from notifications.services import notify
 
     upcoming = list(
@@ -258,13 +266,18 @@ def _tell_the_next_ones(office, day: dt.date, prefix: str) -> None:
         .select_related("booking__citizen")[: settings.QUEUE_NEAR_AHEAD + 1]
     )
     now = timezone.now()
+    wanted = [t.pk for t in upcoming if t.booking is not None and not t.near_notified_at]
+    # Skip rows another counter holds (it is calling them right now): waiting for
+    # them while it waits for ours would deadlock, and they need no SMS anyway.
+    free = set(
+        Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+        .filter(pk__in=wanted, near_notified_at__isnull=True, status=Ticket.Status.WAITING)
+        .values_list("pk", flat=True)
+    )
     for ahead, ticket in enumerate(upcoming):
-        if ticket.near_notified_at or ticket.booking is None:
+        if ticket.pk not in free:
             continue
-        if not Ticket.objects.filter(pk=ticket.pk, near_notified_at__isnull=True).update(
-            near_notified_at=now
-        ):
-            continue
+        Ticket.objects.filter(pk=ticket.pk).update(near_notified_at=now)
         notify(
             ticket.booking.citizen,
             "queue.near",

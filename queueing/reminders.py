@@ -61,7 +61,10 @@ def remind_day_before(*, now=None) -> int:
     ).select_related("slot", "office", "citizen", "application")
     sent = 0
     for booking in list(candidates[:2000]):
-        if _due_day_before(booking, now) and _send(booking, "reminded_at", "tomorrow", now):
+        if not _due_day_before(booking, now):
+            continue
+        same_day = now.astimezone(booking.office.tzinfo).date() == booking.slot.day
+        if _send(booking, "reminded_at", "today" if same_day else "tomorrow", now):
             sent += 1
     return sent
 
