@@ -325,8 +325,8 @@ def booking_cancel_for_closure(booking_id: int, *, reason: str) -> bool:
             .filter(pk=booking_id, status=Booking.Status.ACTIVE)
             .first()
         )
-        if locked is None:
-            return False
+        if locked is None or locked.slot.closed is False:
+            return False  # moved meanwhile to a day that is still open
         slot_rules.slot_release(locked.slot_id)
         _close(locked, Booking.Status.CANCELLED, now, note=reason)
         if locked.application_id:
@@ -341,7 +341,9 @@ def bookings_mark_missed(*, now=None, limit: int = 500) -> int:
     """After the day, an appointment nobody attended becomes `no_show`; the fee stays paid."""
     now = now or timezone.now()
     candidates = (
-        Booking.objects.filter(status=Booking.Status.ACTIVE, slot__ends_at__lt=now)
+        Booking.objects.filter(
+            status=Booking.Status.ACTIVE, slot__ends_at__lt=now, purpose=Purpose.INTERVIEW
+        )
         .select_related("slot", "office", "application")
         .order_by("slot__starts_at")[:limit]
     )
