@@ -131,7 +131,9 @@ def booking_detail(request, code: str):
         "booking": booking,
         "ticket": ticket,
         "can_reschedule": bookings.can_reschedule(booking),
-        "can_cancel": booking.is_active and booking.slot.starts_at > timezone.now(),
+        "can_cancel": booking.is_active
+        and booking.checked_in_at is None
+        and booking.slot.starts_at > timezone.now(),
         "reschedules_left": max(0, _limit() - booking.reschedules),
         "reschedule_until": bookings.reschedule_deadline(booking),
     }

@@ -129,44 +129,34 @@ def kiosk(request, office_code: str):
     return _kiosk_render(request, office)
 
 
-@require_POST
-def kiosk_check_in(request, office_code: str):
+def _kiosk_issue(request, office_code: str, form_class, issue, form_name: str):
+    """The kiosk's two forms: a valid one issues a ticket, anything else is shown back."""
     office = office_by_code(office_code)
     if not kiosk_allowed(request, office):
         return render(request, "queueing/kiosk_locked.html", {"office": office}, status=403)
-    form = CheckInForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            ticket = tickets.check_in(
-                office=office,
-                scanned=form.cleaned_data["code"],
-                priority=form.cleaned_data["priority"],
-            )
+            ticket = issue(office=office, **form.cleaned_data)
         except ServiceError as error:
             add_to_form(form, error)
         else:
             return redirect(f"{ticket.get_absolute_url()}?cetak=1")
-    return _kiosk_render(request, office, check_in=form, status=400)
+    return _kiosk_render(request, office, **{form_name: form}, status=400)
+
+
+def _check_in(*, office, code, priority):
+    return tickets.check_in(office=office, scanned=code, priority=priority)
+
+
+@require_POST
+def kiosk_check_in(request, office_code: str):
+    return _kiosk_issue(request, office_code, CheckInForm, _check_in, "check_in")
 
 
 @require_POST
 def kiosk_walk_in(request, office_code: str):
-    office = office_by_code(office_code)
-    if not kiosk_allowed(request, office):
-        return render(request, "queueing/kiosk_locked.html", {"office": office}, status=403)
-    form = WalkInForm(request.POST)
-    if form.is_valid():
-        try:
-            ticket = tickets.walk_in(
-                office=office,
-                prefix=form.cleaned_data["prefix"],
-                priority=form.cleaned_data["priority"],
-            )
-        except ServiceError as error:
-            add_to_form(form, error)
-        else:
-            return redirect(f"{ticket.get_absolute_url()}?cetak=1")
-    return _kiosk_render(request, office, walk_in=form, status=400)
+    return _kiosk_issue(request, office_code, WalkInForm, tickets.walk_in, "walk_in")
 
 
 # --- My ticket -----------------------------------------------------------------------------
