@@ -18,12 +18,12 @@ PYTHON ?= $(shell for c in python3.13 python3.12 \
 
 export DJANGO_SETTINGS_MODULE := imigrasi.settings
 
-.PHONY: help install system-deps run serve test lint check bench lock messages clean
+.PHONY: help install system-deps run serve test lint check security bench lock messages clean
 
 help:
 	@echo "make run    - set up and serve the portal on http://127.0.0.1:$(PORT) (SQLite, tasks inline)"
 	@echo "make test   - set up and run the whole suite (PostgreSQL + Redis when reachable; required in CI)"
-	@echo "make install, make serve, make bench [BENCH=home], make lint, make lock, make clean"
+	@echo "make install, make serve, make bench [BENCH=home], make lint, make security, make lock, make clean"
 
 system-deps:
 	@missing=""; \
@@ -74,7 +74,21 @@ check: install
 	DEV_KEYS=true $(PY) manage.py check --fail-level WARNING
 	DEV_KEYS=true $(PY) manage.py makemigrations --check --dry-run
 
-test: install lint check
+# Security lint: bandit ([tool.bandit] in pyproject.toml) and the semgrep rules kept in
+# .semgrep/ (their test cases first). Offline: no metrics, no version check, and
+# semgrep keeps its settings and log in var/semgrep instead of ~/.semgrep.
+security: export SEMGREP_SEND_METRICS := off
+security: export SEMGREP_ENABLE_VERSION_CHECK := 0
+security: export SEMGREP_SETTINGS_FILE := $(CURDIR)/var/semgrep/settings.yml
+security: export SEMGREP_LOG_FILE := $(CURDIR)/var/semgrep/semgrep.log
+security: export SEMGREP_VERSION_CACHE_PATH := $(CURDIR)/var/semgrep/version
+security: $(STAMP)
+	$(VENV)/bin/bandit -c pyproject.toml -r . -q
+	@mkdir -p var/semgrep
+	$(VENV)/bin/semgrep test .semgrep
+	$(VENV)/bin/semgrep scan --config .semgrep --metrics=off --disable-version-check --error --quiet
+
+test: install lint check security
 	$(PY) -m tests.runner
 
 bench: install

@@ -5,7 +5,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+import audit
+from accounts import identity, pii
+from accounts.models import NIK_PURPOSE, User
 from offices.models import StaffMembership
 
 
@@ -37,6 +39,7 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "full_name", "masked_nik", "nik_mismatch", "verified", "is_staff"]
     list_filter = ["is_staff", "is_active", "nik_mismatch", "groups"]
     search_fields = ["email", "full_name"]
+    search_help_text = _("Email, name, or an exact 16-digit NIK.")
     readonly_fields = [
         "masked_nik",
         "nik_mismatch",
@@ -87,6 +90,14 @@ class UserAdmin(DjangoUserAdmin):
         ),
     ]
     inlines = [MembershipInline]
+    actions = ["reset_two_factor"]
+
+    def get_search_results(self, request, queryset, search_term):
+        digits = identity.normalise_nik(search_term or "")
+        if len(digits) == 16 and digits.isdigit():
+            # Exact NIK through the blind index: the number itself is never queried.
+            return queryset.filter(nik_index=pii.blind_index(digits, purpose=NIK_PURPOSE)), False
+        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("NIK"))
     def masked_nik(self, user: User) -> str:
@@ -95,6 +106,29 @@ class UserAdmin(DjangoUserAdmin):
     @admin.display(description=_("verified"), boolean=True)
     def verified(self, user: User) -> bool:
         return user.is_email_verified
+
+    @admin.action(description=_("Reset two-step verification (lost phone)"))
+    def reset_two_factor(self, request, queryset):
+        """For a member of staff who lost the phone: the devices and backup codes
+        go, every session ends, and the next login asks for a new set-up."""
+        from accounts import twofactor
+        from accounts.services import sessions_end_all
+
+        count = 0
+        for user in queryset:
+            twofactor.disable(user)
+            sessions_end_all(user)
+            audit.record("two_factor_reset", obj=user, by=request.user, label=f"#{user.pk}")
+            count += 1
+        self.message_user(
+            request, _("Two-step verification reset for %(count)d account(s).") % {"count": count}
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("reset_two_factor", None)
+        return actions
 
     def save_model(self, request, obj, form, change):
         # A number typed in by an officer was never proven to reach the

@@ -11,4 +11,5 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Connects the signal that drops a cached user on every save, in every
         # process, before any request could have cached one elsewhere.
-        from accounts import backends  # noqa: F401
+        # Then the login time and second-factor flag kept in the session.
+        from accounts import backends, sessions  # noqa: F401

@@ -172,6 +172,34 @@ class ProfileForm(forms.Form):
     preferred_language = forms.ChoiceField(
         label=_("Language for pages, emails and SMS"), choices=User.Language.choices
     )
+    # Re-authentication before the number that receives codes and updates changes.
+    password = forms.CharField(
+        label=_("Your current password"),
+        required=False,
+        strip=False,
+        help_text=_("Needed only when you change your mobile number."),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        cleaned = super().clean()
+        phone = cleaned.get("phone")
+        if phone is not None and phone != self.user.phone and "password" not in self.errors:
+            password = cleaned.get("password") or ""
+            try:
+                if not password:
+                    raise ValidationError(
+                        gettext("Type your current password to change your mobile number.")
+                    )
+                CurrentPasswordMixin._check_current_password(self, password)
+            except ValidationError as error:
+                self.add_error("password", error)
+        cleaned.pop("password", None)
+        return cleaned
 
 
 class EmailChangeForm(forms.Form):
@@ -188,8 +216,7 @@ class EmailChangeForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise ValidationError(gettext("The password is wrong."))
+        CurrentPasswordMixin._check_current_password(self, password)
         return password
 
 
@@ -246,3 +273,86 @@ class PhoneCodeForm(forms.Form):
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise ValidationError(gettext("Type the 6 digits of the code."))
         return code
+
+
+class CurrentPasswordMixin:
+    """A `password` field checked against the account: re-authentication inside the form.
+
+    Wrong passwords are counted per account (RATE_LIMITS["reauth"]), so the
+    field cannot be used to guess a password that the login lockout guards.
+    """
+
+    password_required = True
+
+    def _check_current_password(self, password: str) -> None:
+        from django.conf import settings
+
+        from imigrasi import ratelimit
+
+        attempts, window = settings.RATE_LIMITS["reauth"]
+        if ratelimit.count("reauth", f"user:{self.user.pk}", window=window) >= attempts:
+            raise ValidationError(
+                gettext("Too many wrong passwords. Wait %(minutes)d minutes and try again.")
+                % {"minutes": window // 60}
+            )
+        if not self.user.check_password(password):
+            ratelimit.hit("reauth", f"user:{self.user.pk}", limit=attempts, window=window)
+            raise ValidationError(gettext("The password is wrong."))
+
+
+class PasswordConfirmForm(CurrentPasswordMixin, forms.Form):
+    password = forms.CharField(
+        label=_("Your current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+    def __init__(self, *args, user: User, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        self._check_current_password(password)
+        return password
+
+
+class OtpTokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=20,
+        help_text=_("The 6 digits shown in your authenticator app, or one of your backup codes."),
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "text",
+                "autocomplete": "one-time-code",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+                "size": 10,
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = "".join(self.cleaned_data["token"].split())
+        if not token.isascii() or not token.isalnum():
+            raise ValidationError(gettext("Type the code with letters and digits only."))
+        return token
+
+
+class OtpSetupForm(forms.Form):
+    token = forms.CharField(
+        label=_("Code from the app"),
+        max_length=10,
+        help_text=_("After adding the account, type the 6 digits the app shows."),
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
+        ),
+    )
+
+    def clean_token(self) -> str:
+        token = "".join(self.cleaned_data["token"].split())
+        if not (len(token) == 6 and token.isascii() and token.isdigit()):
+            raise ValidationError(gettext("Type the 6 digits shown in the app."))
+        return token

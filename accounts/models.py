@@ -7,10 +7,13 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts import identity, pii
 
 NIK_PURPOSE = "nik"
+# What an anonymised account is called; stored in English, translated where shown.
+DELETED_NAME = gettext_noop("(deleted account)")
 
 
 class EncryptedNikMixin:
@@ -106,6 +109,13 @@ class User(EncryptedNikMixin, AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("staff"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+    # Account deletion (UU PDP No. 27/2022, art. 8): the person asked on
+    # this date; the account was closed then and is anonymised once
+    # ACCOUNT_ANONYMISE_AFTER_DAYS have passed (accounts.deletion).
+    deletion_requested_at = models.DateTimeField(
+        _("deletion requested at"), null=True, blank=True, editable=False
+    )
+    anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -121,16 +131,19 @@ class User(EncryptedNikMixin, AbstractBaseUser, PermissionsMixin):
         ]
 
     def __str__(self) -> str:
-        return self.full_name or self.email
+        return self.get_full_name() or self.email
 
     def get_absolute_url(self) -> str:
         return reverse("accounts:profile")
 
     def get_full_name(self) -> str:
+        if self.anonymised_at is not None:
+            return str(_(DELETED_NAME))
         return self.full_name
 
     def get_short_name(self) -> str:
-        return self.full_name.split(" ")[0] if self.full_name else self.email
+        name = self.get_full_name()
+        return name.split(" ")[0] if name and self.anonymised_at is None else name or self.email
 
     @property
     def is_email_verified(self) -> bool:

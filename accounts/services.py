@@ -369,3 +369,36 @@ def phone_verification_confirm(*, user: User, code: str) -> None:
         )
     user.phone_verified_at = now
     logger.info("mobile number verified for user %s", user.pk)
+
+
+# --- Sessions --------------------------------------------------------------
+
+
+def sessions_end_all(user: User, *, except_key: str | None = None) -> int:
+    """End every session of `user` on the server, on every device; return how many.
+
+    Works with the database-backed engines (`db`, `cached_db`): Django keeps
+    no index from a user to their sessions, so every live row is decoded and
+    those whose `_auth_user_id` is this user are deleted through the engine's
+    own store, which also drops the cached copy (`cached_db`): deleting the
+    rows alone would leave the session alive in Redis. `except_key` spares
+    the session making the request (e.g. "log out my other devices").
+    """
+    from importlib import import_module
+
+    from django.contrib.auth import SESSION_KEY
+
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    session_model = store_class.get_model_class()
+    wanted = str(user.pk)
+    ended = 0
+    rows = session_model.objects.filter(expire_date__gt=timezone.now()).values_list(
+        "session_key", "session_data"
+    )
+    for key, data in rows.iterator(chunk_size=500):
+        if key == except_key or str(store_class().decode(data).get(SESSION_KEY)) != wanted:
+            continue
+        store_class(session_key=key).delete()
+        ended += 1
+    logger.info("ended %d sessions of user %s", ended, user.pk)
+    return ended

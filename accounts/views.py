@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
@@ -14,10 +15,12 @@ from django.views.i18n import set_language as django_set_language
 from accounts import forms, services
 from accounts.models import PhoneVerification
 from accounts.services import VerificationResult
+from imigrasi import ratelimit
 from imigrasi.errors import ServiceError, add_to_form
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("register")
 def register(request):
     if request.user.is_authenticated:
         return redirect("accounts:profile")
@@ -70,6 +73,7 @@ def verify_email(request, token: str):
 
 
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("verification-resend")
 def resend_verification(request):
     form = forms.ResendVerificationForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -86,10 +90,19 @@ def resend_verification(request):
     return render(request, "accounts/resend_verification.html", {"form": form})
 
 
+@method_decorator(ratelimit.limit("login"), name="dispatch")
 class LoginView(auth_views.LoginView):
     form_class = forms.LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+
+def locked_out(request, credentials=None, *args, **kwargs):
+    """django-axes' answer after 5 wrong passwords for one account from one address."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = render(request, "accounts/locked_out.html", {"minutes": minutes}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 @login_required
@@ -101,7 +114,9 @@ def profile(request):
         "address": user.address,
         "preferred_language": user.preferred_language,
     }
-    form = forms.ProfileForm(request.POST if request.method == "POST" else None, initial=initial)
+    form = forms.ProfileForm(
+        request.POST if request.method == "POST" else None, initial=initial, user=user
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.profile_update(user=user, **form.cleaned_data)
@@ -148,6 +163,7 @@ def _phone_page(request, *, send_form, code_form, status=200):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("phone-code-check", per="user")
 def phone_verify(request):
     """Show whether the mobile number is verified; POST checks a typed code."""
     form = forms.PhoneCodeForm(request.POST if request.method == "POST" else None)
@@ -164,6 +180,7 @@ def phone_verify(request):
 
 @login_required
 @require_POST
+@ratelimit.limit("phone-code-send")
 def phone_code_send(request):
     send_form = forms.PhoneCodeSendForm(request.POST)
     try:
@@ -192,6 +209,7 @@ def _reset_link_hours() -> int:
     return max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
 
 
+@method_decorator(ratelimit.limit("password-reset"), name="dispatch")
 class PasswordResetView(auth_views.PasswordResetView):
     # The email is the notification event "account.password_reset": the form
     # hands it to notify(), which renders templates/email/account.password_reset.*.

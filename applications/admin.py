@@ -8,11 +8,14 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+import audit
 from accounts import identity, pii
 from applications import review, workflow
 from applications.access import officer_can_act, staff_applications
@@ -28,6 +31,9 @@ from applications.models import (
 from applications.views import private_file_response
 from applications.workflow import Status
 from imigrasi.errors import ServiceError
+
+# Full NIK and passport numbers (supervisors; offices/roles.py). Everyone else sees them masked.
+PERSONAL_NUMBERS = "audit.view_personal_numbers"
 
 # --- Catalogue ----------------------------------------------------------------
 
@@ -355,6 +361,11 @@ class ApplicationAdmin(admin.ModelAdmin):
                 wrap(self.tracking_view),
                 name="applications_application_tracking",
             ),
+            path(
+                "<int:pk>/identity/",
+                wrap(self.identity_view),
+                name="applications_application_identity",
+            ),
             *super().get_urls(),
         ]
 
@@ -388,6 +399,7 @@ class ApplicationAdmin(admin.ModelAdmin):
                 events=StatusEvent.objects.filter(application=application).select_related("by"),
                 can_review_documents=application.status in review.REVIEWABLE,
                 can_act=self._may_act(request, application),
+                can_view_personal_numbers=request.user.has_perm(PERSONAL_NUMBERS),
                 tracking_open=application.status == Status.READY
                 and application.delivery_method == Application.Delivery.POST,
             )
@@ -442,12 +454,64 @@ class ApplicationAdmin(admin.ModelAdmin):
 
     def document_file_view(self, request, pk: int, document_id: int):
         application = self._application(request, pk)
-        document = get_object_or_404(Document, pk=document_id, application=application)
+        document = get_object_or_404(
+            Document, pk=document_id, application=application, purged_at__isnull=True
+        )
+        # Recorded before the file is opened: a download that fails midway still counts.
+        audit.record(
+            "document_downloaded",
+            obj=document,
+            office=application.office_id,
+            by=request.user,
+            label=f"{application.reference} {document.requirement.code}",
+            detail={"requirement": document.requirement.code},
+        )
         return private_file_response(
             document.file,
             filename=f"{application.reference}-{document.requirement.code}.{document.extension}",
             content_type=document.content_type,
         )
+
+    def identity_view(self, request, pk: int):
+        """The full NIK and passport number, on a POST, for those allowed; every
+        viewing is recorded (TRUST.md: full display needs a permission and is logged)."""
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:applications_application_change", args=[pk]))
+        if not (request.user.has_perm(PERSONAL_NUMBERS) and self.has_view_permission(request)):
+            raise PermissionDenied
+        application = self.get_object(request, str(pk))  # another office's: 404
+        if application is None:
+            raise Http404
+        audit.record(
+            "nik_viewed",
+            obj=application,
+            office=application.office_id,
+            by=request.user,
+            # Which numbers were shown, never the numbers.
+            detail={
+                "shown": [
+                    field
+                    for field, present in (
+                        ("nik", application.nik_encrypted),
+                        ("passport_number", application.passport_number_encrypted),
+                    )
+                    if present
+                ]
+            },
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Identity numbers of %(reference)s") % {"reference": application},
+            "opts": self.model._meta,
+            "original": application,
+            "nik": application.nik,
+            "passport_number": application.passport_number,
+        }
+        response = TemplateResponse(
+            request, "admin/applications/application/identity.html", context
+        )
+        add_never_cache_headers(response)
+        return response
 
     def tracking_view(self, request, pk: int):
         if request.method != "POST":

@@ -526,6 +526,9 @@ class Document(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    # The file was deleted DOCUMENT_RETENTION_DAYS after the application closed
+    # (applications.retention); the row stays as the record of what was sent.
+    purged_at = models.DateTimeField(_("file deleted at"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["application_id", "requirement__ordering", "pk"]
@@ -547,6 +550,10 @@ class Document(models.Model):
     def extension(self) -> str:
         return self.file.name.rsplit(".", 1)[-1] if self.file.name else ""
 
+    @property
+    def is_purged(self) -> bool:
+        return self.purged_at is not None
+
 
 class SupersededDocument(models.Model):
     """A file replaced after submission: kept, because the receipt and officers saw it."""
@@ -559,6 +566,7 @@ class SupersededDocument(models.Model):
     rejection_reason = models.CharField(max_length=300, blank=True, editable=False)
     uploaded_at = models.DateTimeField(editable=False)
     superseded_at = models.DateTimeField(default=timezone.now, editable=False)
+    purged_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["document", "-superseded_at"]

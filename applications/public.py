@@ -14,10 +14,6 @@ from imigrasi import ratelimit
 REFERENCE_WINDOW_SECONDS = 3600
 
 
-def _too_many(request, window: int):
-    return render(request, "429.html", {"minutes": window // 60}, status=429)
-
-
 @require_http_methods(["GET", "POST"])
 def status_check(request):
     """Same answer for a wrong reference and a wrong date: nothing to enumerate."""
@@ -32,7 +28,7 @@ def status_check(request):
             window=settings.STATUS_CHECK_WINDOW_SECONDS,
         )
         if not allowed:
-            return _too_many(request, settings.STATUS_CHECK_WINDOW_SECONDS)
+            return ratelimit.too_many(request, window=settings.STATUS_CHECK_WINDOW_SECONDS)
         if form.is_valid():
             reference = form.cleaned_data["reference"]
             misses = ratelimit.count(
@@ -40,7 +36,7 @@ def status_check(request):
             )
             if misses >= settings.STATUS_CHECK_REFERENCE_MISSES:
                 # Guessing one reference's birth date from many addresses stops here.
-                return _too_many(request, REFERENCE_WINDOW_SECONDS)
+                return ratelimit.too_many(request, window=REFERENCE_WINDOW_SECONDS)
             result = (
                 Application.objects.select_related("service", "office")
                 .exclude(status="draft")

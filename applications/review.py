@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+import audit
 from applications import pagecache, workflow
 from applications.access import officer_can_act
 from applications.models import Application, Document
@@ -58,6 +59,14 @@ def document_review(*, document: Document, by, accept: bool, reason: str = "") -
     locked.reviewed_by = by
     locked.reviewed_at = timezone.now()
     locked.save()
+    audit.record(
+        "document_decision",
+        obj=locked,
+        office=locked.application.office_id,
+        by=by,
+        label=f"{locked.application.reference} {locked.requirement.code}",
+        detail={"decision": locked.state, "requirement": locked.requirement.code},
+    )
     # Pages cached per application state are keyed on updated_at.
     pagecache.touch(locked.application_id)
     return locked

@@ -22,3 +22,22 @@ def sweep_receipts() -> int:
 def flag_uncollected() -> int:
     """Tell the office's officers about documents ready for 30 days and not collected."""
     return services.uncollected_flag()
+
+
+@shared_task(ignore_result=True)
+def purge_expired_documents() -> int:
+    """Delete uploaded files DOCUMENT_RETENTION_DAYS after their application closed.
+
+    Idempotent: each row is marked with a conditional update; a file already
+    gone is skipped. Runs in batches until nothing is due (or a cap, for the
+    time limit: the next day's run goes on).
+    """
+    from applications import retention
+
+    total = 0
+    for _batch in range(20):
+        done = retention.documents_purge_due(limit=500)
+        total += done
+        if done < 500:
+            break
+    return total

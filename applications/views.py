@@ -19,6 +19,7 @@ from applications import explain, forms, pagecache, services, workflow
 from applications.access import application_for_citizen, document_for
 from applications.models import Application, Person, Requirement, Service, StatusEvent
 from applications.workflow import Status
+from imigrasi import ratelimit
 from imigrasi.errors import ServiceError, add_to_form
 
 # Lazy: translated per request, in the visitor's language.
@@ -206,6 +207,8 @@ def _step_documents(request, application, bound=None, status=200):
 
 @login_required
 @require_POST
+# Per account, not per address: many citizens share one mobile-carrier address.
+@ratelimit.limit("upload", per="user")
 def document_upload(request, reference: str, requirement_id: int):
     application = application_for_citizen(request.user, reference)
     requirement = get_object_or_404(
@@ -420,6 +423,8 @@ def private_file_response(file_field, *, filename: str, content_type: str):
 @login_required
 def document_download(request, reference: str, document_id: int):
     document = document_for(request.user, reference, document_id)
+    if document.is_purged:  # deleted after the retention period (applications.retention)
+        raise Http404
     filename = f"{document.application.reference}-{document.requirement_id}.{document.extension}"
     return private_file_response(
         document.file, filename=filename, content_type=document.content_type

@@ -8,6 +8,7 @@ ALLOWED_HOSTS (docs/deployment.md).
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -67,7 +68,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = (_env_str("SITE_URL") or "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site requires a verified second factor (imigrasi.admin_site).
+    "imigrasi.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -78,12 +80,17 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "accounts",
     "offices",
     "notifications",
     "applications",
     "payments",
     "queueing",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -93,12 +100,21 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "imigrasi.middleware.IndonesianFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who and from where, for audit entries written inside services (audit.record).
+    "audit.middleware.AuditContextMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Idle and absolute session limits, then the second factor: staff reach
+    # nothing but enrolment and verification until a device has verified them.
+    "accounts.middleware.SessionLimitsMiddleware",
+    "accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes requires: turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "imigrasi.urls"
@@ -211,6 +227,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Reminders: the day before, and an hour before a video consultation.
     "queueing-remind-day": {"task": "queueing.tasks.remind_day_before", "schedule": 900.0},
     "queueing-remind-hour": {"task": "queueing.tasks.remind_hour_before", "schedule": 300.0},
+    # Personal data (UU PDP): accounts closed on request are anonymised after the grace
+    # period; uploaded files go DOCUMENT_RETENTION_DAYS after their application closed.
+    "accounts-anonymise": {
+        "task": "accounts.tasks.anonymise_deleted_accounts",
+        "schedule": 24 * 3600.0,
+    },
+    "applications-retention": {
+        "task": "applications.tasks.purge_expired_documents",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Queueing -------------------------------------------------------------
@@ -304,7 +330,53 @@ if SMS_BACKEND.endswith("HttpGatewayBackend") and not (
 # --- Accounts -------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 # ModelBackend, with the logged-in person's row cached briefly when Redis is there.
-AUTHENTICATION_BACKENDS = ["accounts.backends.CachedModelBackend"]
+# django-axes first: it refuses a locked-out username + address before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.CachedModelBackend",
+]
+# Lockout (TRUST.md): 5 failures for one username from one address, then 30 minutes.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "imigrasi.ratelimit.client_ip_or_none"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_RESET_ON_SUCCESS = True
+# Successful logins are not stored by axes: the audit trail records staff logins.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+# How many proxies in front append to X-Forwarded-For (nginx: 1); 0 trusts no header.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# Per address (or per account) limits: scope -> (attempts, window in seconds).
+RATE_LIMITS = {
+    "login": (env.int("LOGIN_LIMIT", default=30), 900),
+    "register": (env.int("REGISTER_LIMIT", default=10), 3600),
+    "password-reset": (env.int("PASSWORD_RESET_LIMIT", default=5), 3600),
+    "verification-resend": (5, 3600),
+    "phone-code-send": (10, 3600),
+    "phone-code-check": (20, 3600),
+    "otp-verify": (20, 900),
+    "reauth": (10, 900),
+    # Downloading one's data and deleting one's account ask for the password: per account.
+    "personal-data": (5, 900),
+    "account-delete": (5, 900),
+    "upload": (env.int("UPLOADS_PER_DAY", default=60), 24 * 3600),
+    "booking": (env.int("BOOKING_ATTEMPTS_LIMIT", default=30), 3600),
+    "csp-report": (60, 60),
+}
+# Idle timeouts (TRUST.md): staff sessions die sooner; every session ends after SESSION_COOKIE_AGE.
+SESSION_IDLE_SECONDS = env.int("SESSION_IDLE_SECONDS", default=30 * 60)
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=15 * 60)
+# A password confirmation is good this long before changing email, phone or 2FA.
+REAUTH_SECONDS = env.int("REAUTH_SECONDS", default=5 * 60)
+# An account closed at its owner's request is anonymised after this many days; until
+# then an officer can restore it (docs/privacy.md).
+ACCOUNT_ANONYMISE_AFTER_DAYS = env.int("ACCOUNT_ANONYMISE_AFTER_DAYS", default=30)
+if ACCOUNT_ANONYMISE_AFTER_DAYS < 0:
+    raise ImproperlyConfigured("ACCOUNT_ANONYMISE_AFTER_DAYS must be 0 or more.")
+# Two-factor: the name shown in authenticator apps.
+OTP_TOTP_ISSUER = "Imigrasi"
+OTP_STATIC_BACKUP_CODES = 10
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "home"
@@ -378,6 +450,11 @@ MEDIA_ROOT = VAR_DIR / "private"
 DATA_UPLOAD_MAX_NUMBER_FILES = 2
 # One document per request; all of an application's documents together at most this.
 APPLICATION_UPLOAD_TOTAL_MB = env.int("APPLICATION_UPLOAD_TOTAL_MB", default=25)
+# Uploaded files are deleted this many days after their application reached a final
+# status; the rows stay (applications.retention, docs/privacy.md).
+DOCUMENT_RETENTION_DAYS = env.int("DOCUMENT_RETENTION_DAYS", default=90)
+if DOCUMENT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("DOCUMENT_RETENTION_DAYS must be 0 or more.")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Public status check: attempts per IP address and window (TRUST.md).
 STATUS_CHECK_LIMIT = env.int("STATUS_CHECK_LIMIT", default=10)
@@ -403,6 +480,8 @@ SECURE_CSP = {
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "frame-ancestors": [CSP.NONE],
+    # Violations are logged (imigrasi.views.csp_report): a missed inline script shows up there.
+    "report-uri": "/csp-report/",
 }
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -439,6 +518,8 @@ LOGGING = {
         # WeasyPrint narrates every render step at INFO; fontTools reports subsetting.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # django-axes narrates every login at INFO; lockouts are WARNING.
+        "axes": {"level": "WARNING"},
     },
 }
 

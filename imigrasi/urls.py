@@ -17,6 +17,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("privasi/", views.privacy, name="privacy"),
     path("healthz", views.healthz, name="healthz"),
+    path("csp-report/", views.csp_report, name="csp_report"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("akun/", include("accounts.urls")),
     path("", include("applications.urls")),

@@ -42,7 +42,7 @@ SUPERSEDED = "superseded"  # the row left `sending` while this worker was sendin
 def retry_delay(attempts: int) -> int:
     """Exponential backoff with full jitter: 30 s, 60 s, 120 s... capped at an hour."""
     ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2 ** max(0, attempts - 1))
-    return int(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 (not security)
+    return int(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311  # nosec B311  # retry jitter, not a secret
 
 
 def record(notification_id: int, status: str, detail: str = "") -> None:

@@ -18,6 +18,8 @@ EVENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "account.verify_email": (SECURITY, (Channel.EMAIL,)),
     "account.password_reset": (SECURITY, (Channel.EMAIL,)),
     "account.phone_code": (SECURITY, (Channel.SMS,)),
+    # The account was closed at its owner's request (sent whatever the preferences say).
+    "account.deletion_requested": (SECURITY, (Channel.EMAIL,)),
     # Every status move; on submission only SMS and portal (the email is the receipt).
     "application.status_changed": (STATUS, (Channel.EMAIL, Channel.SMS, Channel.PORTAL)),
     # The application receipt PDF, attached.

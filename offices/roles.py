@@ -75,6 +75,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "queueing.view_ticket",
         "queueing.view_waitlistentry",
         "queueing.view_countershift",
+        # The audit trail of their offices, and full NIK / passport numbers on
+        # request (each viewing is itself audited). Officers see numbers masked.
+        "audit.view_auditentry",
+        "audit.view_personal_numbers",
     ],
 }
 

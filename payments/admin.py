@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+import audit
 from applications.access import officer_can_act, staff_applications
 from applications.templatetags.portal import rupiah
 from applications.views import private_file_response
@@ -279,6 +280,14 @@ class BillAdmin(ReadOnlyAdmin):
         payment = bill.payments.filter(pk=payment_id).exclude(proof="").first()
         if payment is None:
             raise Http404
+        audit.record(
+            "document_downloaded",
+            obj=payment,
+            office=bill.application.office_id,
+            by=request.user,
+            label=f"{bill.application.reference} {bill.code}",
+            detail={"document": "payment_proof"},
+        )
         extension = payment.proof.name.rsplit(".", 1)[-1]
         content_type = {"pdf": "application/pdf", "png": "image/png"}.get(extension, "image/jpeg")
         return private_file_response(

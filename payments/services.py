@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+import audit as audit_trail
 from applications import pagecache, workflow
 from applications.access import officer_can_act
 from applications.models import Application
@@ -568,6 +569,14 @@ def _payment_record_locked(*, bill, by, method, ntpn, paid_at, reason, proof) ->
         proof=proof,
     )
     _audit(by, locked, f"Payment recorded by hand ({method}, NTPN {ntpn}): {reason}")
+    audit_trail.record(
+        "payment_recorded",
+        obj=payment,
+        office=application.office_id,
+        by=by,
+        label=f"{application.reference} {locked.code}",
+        detail={"bill": locked.code, "amount": locked.amount, "method": method, "ntpn": ntpn},
+    )
     return payment
 
 
@@ -619,6 +628,14 @@ def refund_record(*, payment: Payment, by, amount: int, reason: str, reference: 
             bill.save(update_fields=["needs_review"])
         pagecache.touch(application.pk)
         _audit(by, bill, f"Refund of Rp {amount} for payment {locked}: {reason}")
+        audit_trail.record(
+            "refund_recorded",
+            obj=refund,
+            office=application.office_id,
+            by=by,
+            label=f"{application.reference} {bill.code}",
+            detail={"bill": bill.code, "amount": amount, "payment": locked.pk},
+        )
         notify(
             application.applicant,
             "payment.refunded",
@@ -653,3 +670,11 @@ def review_clear(*, bill: Bill, by, note: str) -> None:
         locked.review_note = note[:300]
         locked.save(update_fields=["needs_review", "review_note"])
         _audit(by, locked, f"Review closed: {note}")
+        audit_trail.record(
+            "payment_review_closed",
+            obj=locked,
+            office=application.office_id,
+            by=by,
+            label=f"{application.reference} {locked.code}",
+            detail={"bill": locked.code},
+        )

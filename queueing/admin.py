@@ -9,6 +9,7 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+import audit
 from offices.models import Office
 from queueing import slots
 from queueing.models import Booking, CounterShift, Quota, Slot, Ticket, WaitlistEntry
@@ -64,6 +65,21 @@ class QuotaAdmin(OfficeScopedAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        audit.record(
+            "booking_admin",
+            obj=obj,
+            office=obj.office_id,
+            by=request.user,
+            label=obj.office.code,
+            detail={
+                "step": "quota_changed" if change else "quota_added",
+                **{
+                    field: getattr(value, "pk", value)
+                    for field in form.changed_data
+                    if (value := form.cleaned_data.get(field)) is not None
+                },
+            },
+        )
         # New capacity applies to days not generated yet; existing slots are changed below.
         slots.forget_made(obj.office)
 
@@ -115,7 +131,17 @@ class SlotAdmin(OfficeScopedAdmin):
         booked, and could let the slot take more people than it has places.
         """
         capacity = form.cleaned_data["capacity"]
+        was = form.initial.get("capacity")
         updated = Slot.objects.filter(pk=obj.pk, booked__lte=capacity).update(capacity=capacity)
+        if updated and was != capacity:
+            audit.record(
+                "booking_admin",
+                obj=obj,
+                office=obj.office_id,
+                by=request.user,
+                label=f"{obj.office.code} {obj.local_start():%Y-%m-%d %H.%M}",
+                detail={"step": "capacity", "from": was, "to": capacity},
+            )
         if not updated:
             obj.refresh_from_db()
             self.message_user(
@@ -149,8 +175,16 @@ class SlotAdmin(OfficeScopedAdmin):
         cancelled = 0
         for office_id, day in days:
             office = Office.objects.get(pk=office_id)
-            cancelled += slots.day_close(
+            closed_here = slots.day_close(
                 office, day, reason=str(_("Closed by the office.")), by=request.user
+            )
+            cancelled += closed_here
+            audit.record(
+                "booking_admin",
+                office=office,
+                by=request.user,
+                label=f"{office.code} {day:%Y-%m-%d}",
+                detail={"step": "day_closed", "day": day, "bookings_cancelled": closed_here},
             )
         closed = ngettext("%(n)d day closed.", "%(n)d days closed.", len(days)) % {"n": len(days)}
         told = ngettext(
@@ -166,7 +200,15 @@ class SlotAdmin(OfficeScopedAdmin):
     def reopen_days(self, request, queryset):
         days = set(queryset.values_list("office_id", "day"))
         for office_id, day in days:
-            slots.day_reopen(Office.objects.get(pk=office_id), day)
+            office = Office.objects.get(pk=office_id)
+            reopened = slots.day_reopen(office, day)
+            audit.record(
+                "booking_admin",
+                office=office,
+                by=request.user,
+                label=f"{office.code} {day:%Y-%m-%d}",
+                detail={"step": "day_reopened", "day": day, "slots_reopened": reopened},
+            )
         self.message_user(request, _("Reopened."), messages.SUCCESS)
 
 

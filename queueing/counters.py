@@ -15,6 +15,7 @@ from django.db.models import Avg, Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+import audit
 from applications.workflow import Status, transition
 from imigrasi.errors import ServiceError
 from offices.models import Counter
@@ -62,6 +63,7 @@ def shift_open(*, counter: Counter, officer, prefixes) -> CounterShift:
         else:
             shift.prefixes = chosen
             shift.save(update_fields=["prefixes"])
+        _record("shift_open", counter, officer, shift, prefixes=chosen)
     return shift
 
 
@@ -72,6 +74,20 @@ def shift_close(*, counter: Counter, officer) -> None:
             raise ServiceError(_("Finish or skip the current ticket before closing the counter."))
         shift.closed_at = timezone.now()
         shift.save(update_fields=["closed_at"])
+        _record("shift_close", counter, officer, shift)
+
+
+def _record(step: str, counter: Counter, officer, obj, **detail) -> None:
+    """The audit entry of a counter action, in the action's transaction."""
+    label = obj.label if isinstance(obj, Ticket) else counter.name
+    audit.record(
+        "counter_action",
+        obj=obj,
+        office=counter.office_id,
+        by=officer,
+        label=label,
+        detail={"step": step, "counter": counter.number, **detail},
+    )
 
 
 def _my_shift(counter: Counter, officer, *, lock: bool = True) -> CounterShift:
@@ -131,6 +147,7 @@ def call_next(*, counter: Counter, officer, now=None) -> Ticket:
         else:
             raise ServiceError(_("Other counters were calling at the same moment. Try again."))
         ticket = Ticket.objects.select_related("booking").get(pk=candidate)
+        _record("call", counter, officer, ticket)
         prefix = ticket.prefix
         # After commit, in its own transaction: positions are read from what is settled,
         # and the call's locks are not held while the messages are written.
@@ -170,6 +187,7 @@ def recall(*, counter: Counter, officer, ticket_id, now=None) -> Ticket:
         ticket.recalls += 1
         ticket.announced_at = now
         ticket.save(update_fields=["recalls", "announced_at"])
+        _record("recall", counter, officer, ticket)
         board.bump_on_commit(counter.office_id)
     return ticket
 
@@ -183,6 +201,7 @@ def skip(*, counter: Counter, officer, ticket_id, now=None) -> Ticket:
         ticket.status = Ticket.Status.NO_SHOW
         ticket.finished_at = now
         ticket.save(update_fields=["status", "finished_at"])
+        _record("skip", counter, officer, ticket)
         board.bump_on_commit(counter.office_id)
     return ticket
 
@@ -195,6 +214,7 @@ def start(*, counter: Counter, officer, ticket_id, now=None) -> Ticket:
         ticket.status = Ticket.Status.SERVING
         ticket.served_at = now
         ticket.save(update_fields=["status", "served_at"])
+        _record("start", counter, officer, ticket)
         board.bump_on_commit(counter.office_id)
     return ticket
 
@@ -218,6 +238,7 @@ def finish(*, counter: Counter, officer, ticket_id, now=None) -> Ticket:
             booking.status = Booking.Status.ATTENDED
             booking.closed_at = now
             booking.save(update_fields=["status", "closed_at"])
+        _record("finish", counter, officer, ticket)
         board.bump_on_commit(counter.office_id)
     return ticket
 

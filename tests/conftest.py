@@ -57,6 +57,26 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _staff_logins_pass_second_factor():
+    """`client.force_login(staff)` also verifies a device (not tests.utils.login_unverified)."""
+    from django.test.client import ClientMixin
+
+    from tests import utils
+
+    plain = ClientMixin.force_login
+    utils._plain_force_login = plain
+
+    def force_login(self, user, backend=None):
+        plain(self, user, backend)
+        if user.is_staff:
+            utils.verify_second_factor(self, user)
+
+    ClientMixin.force_login = force_login
+    yield
+    ClientMixin.force_login = plain
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _static_root_exists():
     """WhiteNoise warns on every request when STATIC_ROOT is missing."""
     Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)

@@ -83,3 +83,33 @@ def together(*calls: Callable[[], object], timeout: float = 60) -> list[tuple[st
         thread.join(timeout)
         assert not thread.is_alive(), "a thread is stuck (deadlock?)"
     return outcomes
+
+
+# --- Two-factor in tests ------------------------------------------------------
+# Staff must pass a second factor before any staff page (accounts.middleware).
+# Most tests are about something else, so tests/conftest.py makes
+# `client.force_login(staff)` also verify a device; tests about the second
+# factor itself log in with `login_unverified`.
+
+_plain_force_login = None
+
+
+def login_unverified(client, user) -> None:
+    """Log in with the password step only: no device has verified this session."""
+    from django.test.client import ClientMixin
+
+    (_plain_force_login or ClientMixin.force_login)(client, user)
+
+
+def verify_second_factor(client, user):
+    """Mark the client's session as verified by a (new or existing) TOTP device of `user`."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from applications.access import application_for_citizen
+from imigrasi import ratelimit
 from imigrasi.errors import ServiceError, add_to_form
 from offices.models import Office
 from queueing import bookings, slips, slots
@@ -59,6 +60,7 @@ def _own_booking(request, code: str) -> Booking:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("booking", per="user")
 def book_interview(request, reference: str):
     application = application_for_citizen(request.user, reference)
     active = application.bookings.filter(status=Booking.Status.ACTIVE).first()
@@ -95,6 +97,7 @@ def book_interview(request, reference: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("booking", per="user")
 def book_consultation(request):
     office_form = OfficeForm(request.GET or None)
     office = office_form.cleaned_data["office"] if office_form.is_valid() else None
@@ -150,6 +153,7 @@ def _limit() -> int:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("booking", per="user")
 def booking_reschedule(request, code: str):
     booking = _own_booking(request, code)
     if not booking.is_active:

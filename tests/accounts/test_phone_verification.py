@@ -21,7 +21,7 @@ from imigrasi.errors import ServiceError
 from notifications import gsm
 from notifications.models import Channel, Notification
 from notifications.sms import locmem
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 from tests.utils import committed, in_language, messages_of, page_text
 
 pytestmark = pytest.mark.django_db
@@ -457,10 +457,16 @@ def test_changing_the_number_on_the_profile_page_resets_verification(logged_in, 
 
     logged_in.post(
         reverse("accounts:profile"),
-        {"phone": "0813 1111 2222", "address": ani.address, "preferred_language": "id"},
+        {
+            "phone": "0813 1111 2222",
+            "address": ani.address,
+            "preferred_language": "id",
+            "password": PASSWORD,
+        },
     )
 
     ani.refresh_from_db()
+    assert ani.phone == "+6281311112222"
     assert ani.phone_verified_at is None
 
 

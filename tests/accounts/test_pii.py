@@ -118,7 +118,7 @@ def test_rotating_keys_reencrypts_under_the_new_first_key(ani, eko, settings):
 
     call_command("rotate_pii_keys", stdout=output)
 
-    assert "Re-encrypted 2 NIK values." in output.getvalue()
+    assert "Re-encrypted 2 values." in output.getvalue()
     ani.refresh_from_db()
     assert ani.nik_encrypted != before[ani.pk]
     assert Fernet(new_key).decrypt(ani.nik_encrypted.encode()).decode() == NIK
@@ -147,5 +147,5 @@ def test_rotation_skips_accounts_without_a_nik(ani, settings):
 
     call_command("rotate_pii_keys", stdout=output)
 
-    assert "Re-encrypted 1 NIK values." in output.getvalue()
+    assert "Re-encrypted 1 values." in output.getvalue()
     assert User.objects.filter(nik_encrypted="").count() == 1

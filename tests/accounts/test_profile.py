@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from tests.factories import PASSWORD
 from tests.utils import page_text
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +20,8 @@ def contact(**overrides) -> dict:
         "phone": "0813-1111-2222",
         "address": "  Jl. Ahmad Yani No. 7, Metro  ",
         "preferred_language": "id",
+        # A new mobile number needs the password again (re-authentication).
+        "password": PASSWORD,
     }
     data.update(overrides)
     return data
@@ -118,7 +121,46 @@ def test_the_form_has_no_identity_fields(client, ani):
 
     form = client.get(PROFILE).context["form"]
 
-    assert set(form.fields) == {"phone", "address", "preferred_language"}
+    assert set(form.fields) == {"phone", "address", "preferred_language", "password"}
+
+
+def test_a_new_mobile_number_needs_the_current_password(client, ani):
+    client.force_login(ani)
+
+    response = client.post(PROFILE, contact(password=""))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["password"]
+    assert "0813-1111-2222" in page_text(response)
+    ani.refresh_from_db()
+    assert ani.phone == "+6281234567890"
+
+
+def test_a_wrong_password_keeps_the_old_number_and_is_counted(client, ani, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "reauth": (2, 900)}
+    client.force_login(ani)
+
+    for _ in range(2):
+        response = client.post(PROFILE, contact(password="salah-sekali-123"))
+        assert "password" in response.context["form"].errors
+    # The right password no longer helps until the window has passed.
+    response = client.post(PROFILE, contact())
+
+    assert "password" in response.context["form"].errors
+    ani.refresh_from_db()
+    assert ani.phone == "+6281234567890"
+
+
+def test_address_and_language_change_without_the_password(client, ani):
+    client.force_login(ani)
+
+    response = client.post(
+        PROFILE, contact(phone="+6281234567890", password="", address="Jl. Baru 1")
+    )
+
+    assert response.status_code == 302
+    ani.refresh_from_db()
+    assert ani.address == "Jl. Baru 1"
 
 
 @pytest.mark.parametrize(

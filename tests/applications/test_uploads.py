@@ -880,3 +880,27 @@ def test_an_upload_with_no_file_asks_for_one(ani_client, fresh_draft):
 
     assert response.status_code == 400
     assert not Document.objects.exists()
+
+
+def test_uploads_per_day_are_limited_per_account_with_a_friendly_page(
+    ani_client, fresh_draft, settings, eko
+):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "upload": (2, 24 * 3600)}
+    requirement = requirement_of(fresh_draft)
+
+    for _ in range(2):
+        response = post_file(ani_client, fresh_draft, requirement, "ktp.png", png_bytes())
+        assert response.status_code == 302
+    refused = post_file(ani_client, fresh_draft, requirement, "ktp.png", png_bytes())
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == str(24 * 3600)
+    assert html_lang(refused) == "id"
+    # The day's count is the account's: another citizen behind the same address is not refused.
+    other = services.application_start(
+        user=eko, service=fresh_draft.service, office=fresh_draft.office, person=None
+    )
+    Application.objects.filter(pk=other.pk).update(step_reached=3)
+    ani_client.force_login(eko)
+    response = post_file(ani_client, other, requirement_of(other), "ktp.png", png_bytes())
+    assert response.status_code == 302

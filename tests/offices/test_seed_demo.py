@@ -10,10 +10,11 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticToken
 
 from accounts.models import User
 from offices import demo, roles
-from offices.management.commands.seed_demo import DEMO_PASSWORD
+from offices.management.commands.seed_demo import DEMO_BACKUP_CODES, DEMO_PASSWORD
 from offices.models import Counter, Holiday, Office, OpeningHours, StaffMembership
 from tests.utils import committed
 
@@ -120,6 +121,32 @@ def test_with_debug_on_the_demo_people_can_log_in(settings):
     )
 
     assert response.status_code == 302
+
+
+def test_with_debug_on_demo_staff_reach_the_admin_with_a_printed_backup_code(settings):
+    output = seed(debug=True, settings=settings)
+    assert DEMO_BACKUP_CODES[0] in output
+    browser = Client()
+    browser.post(
+        reverse("accounts:login"), {"username": "budi@demo.imigrasi.id", "password": DEMO_PASSWORD}
+    )
+    assert browser.get("/admin/").status_code == 302  # the second step first
+
+    response = browser.post(reverse("accounts:two_factor_verify"), {"token": DEMO_BACKUP_CODES[0]})
+
+    assert response.status_code == 302
+    assert browser.get("/admin/").status_code == 200
+    # Used up; the next run brings it back.
+    staff = len(demo.OFFICERS) + 1
+    assert StaticToken.objects.filter(token=DEMO_BACKUP_CODES[0]).count() == staff - 1
+    seed(debug=True, settings=settings)
+    assert StaticToken.objects.filter(token=DEMO_BACKUP_CODES[0]).count() == staff
+
+
+def test_with_debug_off_no_account_gets_a_known_backup_code(settings):
+    seed(debug=False, settings=settings)
+
+    assert not StaticToken.objects.filter(token__in=DEMO_BACKUP_CODES).exists()
 
 
 def test_with_debug_off_no_account_gets_the_guessable_password(settings):

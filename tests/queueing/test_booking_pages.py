@@ -127,6 +127,25 @@ def test_a_bad_time_is_a_400_with_the_error_next_to_the_field(
     assert not Booking.objects.exists()
 
 
+def test_booking_attempts_are_limited_with_a_friendly_page(as_ani, paid, office_a, settings):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "booking": (3, 3600)}
+    day = next_working_day(office_a)
+
+    for _ in range(3):  # someone trying slot ids one after another
+        assert (
+            as_ani.post(book_url(paid), {"day": f"{day:%Y-%m-%d}", "slot": "0"}).status_code == 400
+        )
+    refused = as_ani.post(
+        book_url(paid), {"day": f"{day:%Y-%m-%d}", "slot": first_slot(office_a).pk}
+    )
+
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "3600"
+    assert html_lang(refused) == "id"
+    assert not Booking.objects.exists()
+    assert as_ani.get(book_url(paid)).status_code == 200  # looking is never limited
+
+
 def test_a_time_at_another_office_is_a_400_with_the_error_next_to_the_field(
     as_ani, paid, office_a, office_b
 ):

@@ -8,13 +8,16 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
 from accounts.models import User
 from offices import demo, roles
 from offices.models import Counter, Holiday, Office, OpeningHours, StaffMembership
 
 # Known only in DEBUG: a production database never gets a guessable password.
-DEMO_PASSWORD = "Demo-Portal-2026!"  # noqa: S105
+DEMO_PASSWORD = "Demo-Portal-2026!"  # noqa: S105  # nosec B105  # demo logins, set only when DEBUG (see _user)
+# Staff's second step in the demo (DEBUG only): single-use, restored by every run.
+DEMO_BACKUP_CODES = ("demo0001", "demo0002", "demo0003", "demo0004", "demo0005")
 
 
 class Command(BaseCommand):
@@ -31,9 +34,16 @@ class Command(BaseCommand):
         people.append(("supervisor", self._staff(demo.SUPERVISOR, offices, roles.SUPERVISOR)))
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(offices)} offices."))
         if settings.DEBUG:
+            for _role, user in people[1:]:
+                self._demo_second_factor(user)
             self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
             for role, user in people:
                 self.stdout.write(f"  {role:<10} {user.email}")
+            self.stdout.write(
+                "  Staff also pass two-step verification: type any of the backup codes "
+                f"{', '.join(DEMO_BACKUP_CODES)} (each works once; all come back on the "
+                "next make run)."
+            )
 
     def _office(self, spec: dict) -> Office:
         office, _ = Office.objects.update_or_create(code=spec["code"], defaults=spec)
@@ -75,6 +85,17 @@ class Command(BaseCommand):
             user.set_password(secrets.token_urlsafe(32))
         user.save()
         return user
+
+    def _demo_second_factor(self, user: User) -> None:
+        """Known backup codes for a demo member of staff (DEBUG only), so trying the
+        admin needs no authenticator app; a real device set up meanwhile is kept."""
+        device, _ = StaticDevice.objects.get_or_create(
+            user=user, name="demo", defaults={"confirmed": True}
+        )
+        device.token_set.all().delete()
+        StaticToken.objects.bulk_create(
+            StaticToken(device=device, token=code) for code in DEMO_BACKUP_CODES
+        )
 
     def _staff(self, spec: dict, offices: dict[str, Office], role: str) -> User:
         user = self._user(spec, staff=True)
