@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 import audit
@@ -90,7 +93,24 @@ class UserAdmin(DjangoUserAdmin):
         ),
     ]
     inlines = [MembershipInline]
-    actions = ["reset_two_factor"]
+    actions = ["reset_two_factor", "reopen_account"]
+
+    def get_queryset(self, request):
+        """Supervisors see the staff of their offices and the people who applied there;
+        anybody else does not exist for them (TRUST.md, "Access": 404)."""
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        from applications.access import staff_applications
+
+        staff = StaffMembership.objects.filter(office__memberships__user=request.user)
+        applicants = staff_applications(request.user).exclude(status="draft")
+        return queryset.filter(
+            Q(pk__in=staff.values("user")) | Q(pk__in=applicants.values("applicant"))
+        )
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404
 
     def get_search_results(self, request, queryset, search_term):
         digits = identity.normalise_nik(search_term or "")
@@ -124,10 +144,27 @@ class UserAdmin(DjangoUserAdmin):
             request, _("Two-step verification reset for %(count)d account(s).") % {"count": count}
         )
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
+    @admin.action(description=_("Reopen account (the person changed their mind)"))
+    def reopen_account(self, request, queryset):
+        """Within the grace period after a deletion request (accounts.deletion)."""
+        from accounts import deletion
+        from imigrasi.errors import ServiceError
+
+        for user in queryset:
+            try:
+                with transaction.atomic():
+                    deletion.account_restore(user=user, by=request.user)
+                    audit.record("account_reopened", obj=user, by=request.user, label=f"#{user.pk}")
+            except ServiceError as error:
+                self.message_user(request, f"#{user.pk}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, _("Account #%(id)s reopened.") % {"id": user.pk})
+
+    def get_actions(self, request, action_location=admin.ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location)
         if not request.user.is_superuser:
             actions.pop("reset_two_factor", None)
+            actions.pop("reopen_account", None)
         return actions
 
     def save_model(self, request, obj, form, change):

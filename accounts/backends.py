@@ -39,3 +39,14 @@ class CachedModelBackend(ModelBackend):
 @receiver([post_save, post_delete], sender=settings.AUTH_USER_MODEL)
 def _user_changed(sender, instance, **kwargs) -> None:
     cache.delete(_key(instance.pk))
+
+
+def lockout_username(request, credentials=None) -> str | None:
+    """The account a login attempt was for, as django-axes counts failures (AXES_USERNAME_CALLABLE).
+
+    The email address typed in the login form's `username` field, in lower
+    case: login ignores case, so ANI@ and ani@ must share one counter.
+    """
+    source = credentials or getattr(request, "POST", None) or {}
+    value = source.get("username")
+    return value.strip().lower() or None if isinstance(value, str) else None

@@ -27,7 +27,8 @@ from imigrasi.pdf import qr_data_uri
 
 def _safe_next(request, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+    # A path on this site only: `redirect()` would take a bare word for a URL name.
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -64,8 +65,7 @@ def recent_password_required(view):
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-@ratelimit.limit("reauth", per="user")
-def reauth(request):
+def reauth(request):  # wrong passwords are limited per account in the form
     form = forms.PasswordConfirmForm(
         request.POST if request.method == "POST" else None, user=request.user
     )

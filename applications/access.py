@@ -30,6 +30,8 @@ def application_for_citizen(user, reference: str, *, lock: bool = False) -> Appl
     queryset = Application.objects.select_related("service", "office", "receipt")
     if lock:
         queryset = queryset.select_for_update(of=("self",))
+    if "\x00" in reference:  # from a URL or a form; PostgreSQL refuses NUL in a query (500)
+        raise Http404
     try:
         return queryset.get(reference=reference, applicant=user)
     except Application.DoesNotExist:

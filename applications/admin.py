@@ -35,6 +35,13 @@ from imigrasi.errors import ServiceError
 # Full NIK and passport numbers (supervisors; offices/roles.py). Everyone else sees them masked.
 PERSONAL_NUMBERS = "audit.view_personal_numbers"
 
+
+def _posted_text(request, name: str) -> str:
+    """A free-text value of the review buttons' forms, without NUL bytes (which no
+    keyboard types and PostgreSQL text cannot store: they would be a 500)."""
+    return request.POST.get(name, "").replace("\x00", "")
+
+
 # --- Catalogue ----------------------------------------------------------------
 
 
@@ -418,11 +425,13 @@ class ApplicationAdmin(admin.ModelAdmin):
         if action is None:
             messages.error(request, gettext("Unknown action."))
             return self._back(application)
-        note = request.POST.get("note", "")
+        note = _posted_text(request, "note")
         try:
             if to == Status.REVISION_REQUESTED:
                 ids = request.POST.getlist("documents")
-                documents = application.documents.filter(pk__in=[i for i in ids if i.isdigit()])
+                # ASCII digits that fit a bigint: "²" or 5,000 nines are no document (not a 500).
+                ids = [i for i in ids if i.isascii() and i.isdigit() and len(i) <= 18]
+                documents = application.documents.filter(pk__in=ids)
                 action(application=application, by=request.user, note=note, documents=documents)
             else:
                 action(application=application, by=request.user, note=note)
@@ -446,7 +455,7 @@ class ApplicationAdmin(admin.ModelAdmin):
                 document=document,
                 by=request.user,
                 accept=request.POST.get("decision") == "accept",
-                reason=request.POST.get("reason", ""),
+                reason=_posted_text(request, "reason"),
             )
         except ServiceError as error:
             self._report(request, error)
@@ -521,8 +530,8 @@ class ApplicationAdmin(admin.ModelAdmin):
             review.tracking_record(
                 application=application,
                 by=request.user,
-                courier=request.POST.get("courier", ""),
-                tracking_number=request.POST.get("tracking_number", ""),
+                courier=_posted_text(request, "courier"),
+                tracking_number=_posted_text(request, "tracking_number"),
             )
         except ServiceError as error:
             self._report(request, error)

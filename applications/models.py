@@ -166,7 +166,8 @@ class Tariff(models.Model):
         """Two service fees (or the same surcharge twice) in force at once would add up."""
         from django.core.exceptions import ValidationError
 
-        if self.valid_to and self.valid_to < self.valid_from:
+        # valid_from is None here when its own field failed validation (full_clean runs clean()).
+        if self.valid_to and self.valid_from and self.valid_to < self.valid_from:
             raise ValidationError({"valid_to": _("The end date is before the start date.")})
         if not self.service_id or not self.valid_from:
             return

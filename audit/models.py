@@ -91,6 +91,7 @@ class AuditEntry(models.Model):
         TWO_FACTOR_FAILED = "two_factor_failed", _("Wrong two-factor code")
         TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor authentication reset")
         ACCOUNT_DELETION_REQUESTED = "account_deletion_requested", _("Account deletion requested")
+        ACCOUNT_REOPENED = "account_reopened", _("Closed account reopened")
         PERSONAL_DATA_EXPORTED = "personal_data_exported", _("Personal data downloaded")
         SETTINGS_CHANGE = "settings_change", _("Settings changed")
 

@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A %00 in a path is a 404, not a database error (imigrasi.middleware).
+    "imigrasi.middleware.NulBytePathMiddleware",
     # Idle and absolute session limits, then the second factor: staff reach
     # nothing but enrolment and verification until a device has verified them.
     "accounts.middleware.SessionLimitsMiddleware",
@@ -339,6 +341,11 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The login form's field is "username": axes would otherwise look for USERNAME_FIELD
+# ("email"), find nothing and never lock an account. Counted in lower case, as login
+# ignores case.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "imigrasi.ratelimit.client_ip_or_none"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
@@ -513,7 +520,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # At DEBUG these print SQL parameters and template contexts: personal data.
         "django.db.backends": {"level": "WARNING"},
+        "django.template": {"level": "INFO"},
         "django.security": {"level": "INFO"},
         # WeasyPrint narrates every render step at INFO; fontTools reports subsetting.
         "weasyprint": {"level": "WARNING"},

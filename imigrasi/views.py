@@ -43,9 +43,14 @@ def not_found(request, *args, **kwargs):
     raise Http404
 
 
+def _printable(value, limit: int) -> str:
+    # Anyone may post a report: a new line in a field would forge a log line of its own.
+    return "".join(c if c.isprintable() else "?" for c in str(value or ""))[:limit]
+
+
 def _without_query(value) -> str:
     # Page addresses may carry tokens (verification links): only scheme, host and path are kept.
-    return str(value or "").split("?", 1)[0].split("#", 1)[0][:300]
+    return _printable(str(value or "").split("?", 1)[0].split("#", 1)[0], 300)
 
 
 @csrf_exempt
@@ -65,10 +70,10 @@ def csp_report(request):
         return HttpResponse(status=400)
     csp_log.warning(
         "CSP violation: directive=%s blocked=%s page=%s source=%s line=%s",
-        str(report.get("violated-directive") or report.get("effective-directive") or "")[:100],
+        _printable(report.get("violated-directive") or report.get("effective-directive"), 100),
         _without_query(report.get("blocked-uri")),
         _without_query(report.get("document-uri")),
         _without_query(report.get("source-file")),
-        str(report.get("line-number") or "")[:10],
+        _printable(report.get("line-number"), 10),
     )
     return HttpResponse(status=204)

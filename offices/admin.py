@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from offices.models import Counter, Holiday, Office, OpeningHours, StaffMembership
@@ -26,6 +27,9 @@ class OfficeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).for_staff(request.user)
 
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404  # another office does not exist for this officer (TRUST.md: 404)
+
 
 @admin.register(Counter)
 class CounterAdmin(admin.ModelAdmin):
@@ -38,6 +42,9 @@ class CounterAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             return qs
         return qs.filter(office__memberships__user=request.user)
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404  # another office's counter does not exist for this officer
 
 
 @admin.register(Holiday)
@@ -60,3 +67,12 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     list_select_related = ["user", "office"]
     search_fields = ["user__email", "user__full_name"]
     autocomplete_fields = ["user"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(office__in=Office.objects.for_staff(request.user))
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404  # another office's staff do not exist for this supervisor

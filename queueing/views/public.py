@@ -107,6 +107,7 @@ def kiosk_allowed(request, office: Office) -> bool:
     return bool(
         user.is_authenticated
         and user.is_staff
+        and getattr(user, "is_verified", lambda: False)()
         and Office.objects.for_staff(user).filter(pk=office.pk).exists()
     )
 

@@ -38,6 +38,10 @@ def officer_required(view):
         user = request.user
         if not (user.is_active and user.is_staff and user.has_perm("queueing.operate_counter")):
             raise PermissionDenied
+        # SecondFactorMiddleware sends unverified staff to the code page first;
+        # checked again here so that a page never depends on the middleware alone.
+        if not getattr(user, "is_verified", lambda: False)():
+            raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper
