@@ -258,21 +258,31 @@ class PhoneCodeSendForm(forms.Form):
     """No fields: the button. It carries a refusal (e.g. the resend limit)."""
 
 
+class SixDigitCodeField(forms.CharField):
+    """A one-time code of six digits (SMS or authenticator app), spaces forgiven."""
+
+    widget = forms.TextInput(
+        attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
+    )
+
+    def __init__(self, *, invalid_message, **kwargs):
+        self.invalid_message = invalid_message
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> str:
+        code = "".join(super().clean(value).split())
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise ValidationError(str(self.invalid_message))
+        return code
+
+
 class PhoneCodeForm(forms.Form):
-    code = forms.CharField(
+    code = SixDigitCodeField(
         label=_("Code from the SMS"),
         max_length=20,
         help_text=_("6 digits. The code is valid for 10 minutes."),
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
-        ),
+        invalid_message=_("Type the 6 digits of the code."),
     )
-
-    def clean_code(self) -> str:
-        code = "".join(self.cleaned_data["code"].split())
-        if not (len(code) == 6 and code.isascii() and code.isdigit()):
-            raise ValidationError(gettext("Type the 6 digits of the code."))
-        return code
 
 
 class CurrentPasswordMixin:
@@ -342,17 +352,9 @@ class OtpTokenForm(forms.Form):
 
 
 class OtpSetupForm(forms.Form):
-    token = forms.CharField(
+    token = SixDigitCodeField(
         label=_("Code from the app"),
         max_length=10,
         help_text=_("After adding the account, type the 6 digits the app shows."),
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "size": 8}
-        ),
+        invalid_message=_("Type the 6 digits shown in the app."),
     )
-
-    def clean_token(self) -> str:
-        token = "".join(self.cleaned_data["token"].split())
-        if not (len(token) == 6 and token.isascii() and token.isdigit()):
-            raise ValidationError(gettext("Type the 6 digits shown in the app."))
-        return token
