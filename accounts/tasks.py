@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from celery import shared_task
 
 from accounts import deletion
@@ -24,3 +26,22 @@ def anonymise_deleted_accounts() -> int:
         if done < ANONYMISE_BATCH:
             break
     return total
+
+
+@shared_task(ignore_result=True)
+def purge_security_records() -> dict:
+    """Records that protect logins but hold personal data, kept no longer than needed
+    (docs/privacy.md): expired sessions, and failed-login records (username typed,
+    address, browser) older than LOGIN_FAILURE_RETENTION_DAYS, long after their
+    30-minute lockout ended."""
+    from importlib import import_module
+
+    from axes.models import AccessAttempt, AccessFailureLog
+    from django.conf import settings
+    from django.utils import timezone
+
+    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    cutoff = timezone.now() - dt.timedelta(days=settings.LOGIN_FAILURE_RETENTION_DAYS)
+    attempts, _ = AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
+    failures, _ = AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
+    return {"attempts": attempts, "failures": failures}

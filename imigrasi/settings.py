@@ -239,6 +239,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "applications.tasks.purge_expired_documents",
         "schedule": 24 * 3600.0,
     },
+    # Expired sessions and old failed-login records (django-axes).
+    "accounts-security-records": {
+        "task": "accounts.tasks.purge_security_records",
+        "schedule": 24 * 3600.0,
+    },
 }
 
 # --- Queueing -------------------------------------------------------------
@@ -349,6 +354,8 @@ AXES_USERNAME_CALLABLE = "accounts.backends.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "imigrasi.ratelimit.client_ip_or_none"
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
+# Failed-login records are deleted this long after the attempt (accounts.tasks).
+LOGIN_FAILURE_RETENTION_DAYS = env.int("LOGIN_FAILURE_RETENTION_DAYS", default=30)
 # Successful logins are not stored by axes: the audit trail records staff logins.
 AXES_DISABLE_ACCESS_LOG = True
 AXES_VERBOSE = False
