@@ -132,13 +132,10 @@ class UserAdmin(DjangoUserAdmin):
         """For a member of staff who lost the phone: the devices and backup codes
         go, every session ends, and the next login asks for a new set-up."""
         from accounts import twofactor
-        from accounts.services import sessions_end_all
 
         count = 0
         for user in queryset:
-            twofactor.disable(user)
-            sessions_end_all(user)
-            audit.record("two_factor_reset", obj=user, by=request.user, label=f"#{user.pk}")
+            twofactor.two_factor_reset(user=user, by=request.user)
             count += 1
         self.message_user(
             request, _("Two-step verification reset for %(count)d account(s).") % {"count": count}

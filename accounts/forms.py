@@ -164,7 +164,30 @@ class ResendVerificationForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
 
 
-class ProfileForm(forms.Form):
+class CurrentPasswordMixin:
+    """A `password` field checked against the account: re-authentication inside the form.
+
+    Wrong passwords are counted per account (RATE_LIMITS["reauth"]), so the
+    field cannot be used to guess a password that the login lockout guards.
+    """
+
+    def _check_current_password(self, password: str) -> None:
+        from django.conf import settings
+
+        from imigrasi import ratelimit
+
+        attempts, window = settings.RATE_LIMITS["reauth"]
+        if ratelimit.count("reauth", f"user:{self.user.pk}", window=window) >= attempts:
+            raise ValidationError(
+                gettext("Too many wrong passwords. Wait %(minutes)d minutes and try again.")
+                % {"minutes": window // 60}
+            )
+        if not self.user.check_password(password):
+            ratelimit.hit("reauth", f"user:{self.user.pk}", limit=attempts, window=window)
+            raise ValidationError(gettext("The password is wrong."))
+
+
+class ProfileForm(CurrentPasswordMixin, forms.Form):
     phone = MobilePhoneField()
     address = forms.CharField(
         label=_("Address"), max_length=500, widget=forms.Textarea(attrs={"rows": 3})
@@ -195,14 +218,14 @@ class ProfileForm(forms.Form):
                     raise ValidationError(
                         gettext("Type your current password to change your mobile number.")
                     )
-                CurrentPasswordMixin._check_current_password(self, password)
+                self._check_current_password(password)
             except ValidationError as error:
                 self.add_error("password", error)
         cleaned.pop("password", None)
         return cleaned
 
 
-class EmailChangeForm(forms.Form):
+class EmailChangeForm(CurrentPasswordMixin, forms.Form):
     new_email = forms.EmailField(label=_("New email address"), max_length=254)
     password = forms.CharField(
         label=_("Your current password"),
@@ -216,7 +239,7 @@ class EmailChangeForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        CurrentPasswordMixin._check_current_password(self, password)
+        self._check_current_password(password)
         return password
 
 
@@ -285,31 +308,6 @@ class PhoneCodeForm(forms.Form):
     )
 
 
-class CurrentPasswordMixin:
-    """A `password` field checked against the account: re-authentication inside the form.
-
-    Wrong passwords are counted per account (RATE_LIMITS["reauth"]), so the
-    field cannot be used to guess a password that the login lockout guards.
-    """
-
-    password_required = True
-
-    def _check_current_password(self, password: str) -> None:
-        from django.conf import settings
-
-        from imigrasi import ratelimit
-
-        attempts, window = settings.RATE_LIMITS["reauth"]
-        if ratelimit.count("reauth", f"user:{self.user.pk}", window=window) >= attempts:
-            raise ValidationError(
-                gettext("Too many wrong passwords. Wait %(minutes)d minutes and try again.")
-                % {"minutes": window // 60}
-            )
-        if not self.user.check_password(password):
-            ratelimit.hit("reauth", f"user:{self.user.pk}", limit=attempts, window=window)
-            raise ValidationError(gettext("The password is wrong."))
-
-
 class PasswordConfirmForm(CurrentPasswordMixin, forms.Form):
     password = forms.CharField(
         label=_("Your current password"),
@@ -325,6 +323,13 @@ class PasswordConfirmForm(CurrentPasswordMixin, forms.Form):
         password = self.cleaned_data["password"]
         self._check_current_password(password)
         return password
+
+
+class DeleteAccountForm(PasswordConfirmForm):
+    confirm = forms.BooleanField(
+        label=_("I understand that my account will be closed and cannot be used to log in."),
+        error_messages={"required": _("Tick this box to confirm.")},
+    )
 
 
 class OtpTokenForm(forms.Form):

@@ -15,10 +15,10 @@ TOTP key, and the text of security messages (links, codes) is withheld.
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_otp import devices_for_user
 
 from accounts.models import PhoneVerification, User
 from applications.models import Application, Document, Person, StatusEvent, SupersededDocument
@@ -81,10 +81,6 @@ def _sex_label(code: str) -> str:
 
 def _two_factor(user: User) -> list[dict]:
     """Which second factors are set up: names and kinds, never their secrets."""
-    if not apps.is_installed("django_otp"):
-        return []
-    from django_otp import devices_for_user
-
     return [
         {"kind": str(device._meta.verbose_name), "name": device.name, "confirmed": device.confirmed}
         for device in devices_for_user(user, confirmed=None)

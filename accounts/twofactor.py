@@ -31,8 +31,12 @@ def pending_device(user: User) -> TOTPDevice:
 
 
 def _new_backup_codes(user: User) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=BACKUP_NAME, confirmed=True)
+    # The device is kept, only its codes replaced: a session verified by a backup
+    # code (a lost phone) stays verified while the person makes new ones.
+    device = StaticDevice.objects.filter(user=user, name=BACKUP_NAME).first()
+    if device is None:
+        device = StaticDevice.objects.create(user=user, name=BACKUP_NAME, confirmed=True)
+    device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(settings.OTP_STATIC_BACKUP_CODES)]
     StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
     return codes
@@ -83,3 +87,15 @@ def verify(user: User, token: str):
 def disable(user: User) -> None:
     for model in (TOTPDevice, StaticDevice):
         model.objects.filter(user=user).delete()
+
+
+def two_factor_reset(*, user: User, by: User, except_key: str | None = None) -> None:
+    """Turn the second factor off (the person, or an administrator for a lost phone):
+    devices and backup codes go, every other session of the account ends, and the
+    reset is audited. Staff set up a new app at their next login."""
+    import audit
+    from accounts.services import sessions_end_all
+
+    disable(user)
+    sessions_end_all(user, except_key=except_key)
+    audit.record("two_factor_reset", obj=user, by=by, label=f"#{user.pk}")

@@ -9,21 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django import forms
-from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 import audit
-from accounts import deletion, personal_data
+from accounts import deletion, forms, personal_data
 from accounts.deletion import DeletionRefused
 from imigrasi import ratelimit
 from imigrasi.errors import ServiceError, add_to_form
@@ -32,39 +28,6 @@ from imigrasi.pdf import render_pdf
 FORMATS = ("json", "pdf")
 # Set in the (new, anonymous) session after logging out, for the done page.
 CLOSED_KEY = "account_closed_until"
-
-
-class CurrentPasswordForm(forms.Form):
-    password = forms.CharField(
-        label=_("Your current password"),
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
-
-    def __init__(self, *args, user, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-
-    def clean_password(self) -> str:
-        password = self.cleaned_data["password"]
-        if not self.user.check_password(password):
-            raise ValidationError(gettext("The password is wrong."))
-        return password
-
-
-class DeleteAccountForm(CurrentPasswordForm):
-    confirm = forms.BooleanField(
-        label=_("I understand that my account will be closed and cannot be used to log in."),
-        error_messages={"required": _("Tick this box to confirm.")},
-    )
-
-
-def _over_limit(request, scope: str):
-    """Count this attempt for the account; the 429 page once over RATE_LIMITS[scope]."""
-    attempts, window = settings.RATE_LIMITS[scope]
-    if ratelimit.hit(scope, f"user:{request.user.pk}", limit=attempts, window=window):
-        return None
-    return ratelimit.too_many(request, window=window)
 
 
 def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
@@ -77,15 +40,13 @@ def _attachment(response: HttpResponse, filename: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("personal-data", per="user")
 def my_data(request):
     """Explain what the download holds; on a confirmed password, send it as JSON or PDF."""
-    form = CurrentPasswordForm(
+    form = forms.PasswordConfirmForm(
         request.POST if request.method == "POST" else None, user=request.user
     )
     if request.method == "POST":
-        limited = _over_limit(request, "personal-data")
-        if limited:
-            return limited
         kind = request.POST.get("format")
         if kind not in FORMATS:
             form.add_error(None, gettext("Choose JSON or PDF."))
@@ -113,27 +74,24 @@ def _export(request, kind: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@ratelimit.limit("account-delete", per="user")
 def delete_account(request):
     """Explain what is deleted and kept; on a confirmed password, close the account."""
     user = request.user
-    form = DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
+    form = forms.DeleteAccountForm(request.POST if request.method == "POST" else None, user=user)
     blockers = deletion.deletion_blockers(user)
-    if request.method == "POST":
-        limited = _over_limit(request, "account-delete")
-        if limited:
-            return limited
-        if form.is_valid():
-            try:
-                closed = deletion.account_deletion_request(user=user)
-            except DeletionRefused as refused:
-                blockers = refused.reasons
-            except ServiceError as error:
-                add_to_form(form, error)
-            else:
-                until = deletion.anonymise_on(closed)
-                logout(request)
-                request.session[CLOSED_KEY] = until.isoformat()
-                return redirect("accounts:delete_account_done")
+    if request.method == "POST" and form.is_valid():
+        try:
+            closed = deletion.account_deletion_request(user=user)
+        except DeletionRefused as refused:
+            blockers = refused.reasons
+        except ServiceError as error:
+            add_to_form(form, error)
+        else:
+            until = deletion.anonymise_on(closed)
+            logout(request)
+            request.session[CLOSED_KEY] = until.isoformat()
+            return redirect("accounts:delete_account_done")
     context = {"form": form, "blockers": blockers, "days": deletion.grace_days()}
     return render(request, "accounts/delete_account.html", context)
 

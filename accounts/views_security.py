@@ -158,6 +158,10 @@ def two_factor_verify(request):
     if user.is_verified():
         return redirect(_safe_next(request, _home_for(user)))
     if not twofactor.is_enrolled(user):
+        if not user.is_staff:
+            # Turned off meanwhile (another device): nothing left to verify.
+            request.session.pop(ENROLLED, None)
+            return redirect(_safe_next(request, _home_for(user)))
         return redirect(f"{reverse('accounts:two_factor_setup')}?{request.GET.urlencode()}")
     form = forms.OtpTokenForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
@@ -209,8 +213,7 @@ def two_factor_disable(request):
         messages.error(request, _("Staff accounts must keep two-step verification on."))
         return redirect("accounts:security")
     if twofactor.is_enrolled(user) and user.is_verified():
-        twofactor.disable(user)
+        twofactor.two_factor_reset(user=user, by=user, except_key=request.session.session_key)
         request.session.pop(ENROLLED, None)
-        audit.record("two_factor_reset", obj=user, by=user, label=f"#{user.pk}")
         messages.success(request, _("Two-step verification is off."))
     return redirect("accounts:security")
